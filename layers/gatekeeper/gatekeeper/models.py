@@ -1,0 +1,236 @@
+"""Domain models shared by every layer of the gatekeeper.
+
+Pure data: no boto3, no I/O. The decision core (`gatekeeper.logic`) consumes
+`DecisionInputs` and a `Policy` and produces a `Verdict`; the adapters
+(`gatekeeper.dal`) and the tag readers (`gatekeeper.tags`) produce and store them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+AI_TRAINING = "ai_training"
+GENAI_TRAINING = "genai_training"
+#: The only purposes (SPEC "Purposes"), in reporting order.
+PURPOSES: tuple[str, ...] = (AI_TRAINING, GENAI_TRAINING)
+
+#: Rights fields read from embedded tags, in reporting order (SPEC "Embedded tags").
+RIGHTS_FIELDS: tuple[str, ...] = ("title", "artist", "label", "copyright", "isrc", "upc", "license")
+
+# Platform metadata keys, as boto3 returns them (lower-case, without x-amz-meta-).
+META_UPLOADER_ID = "uploader-id"
+META_TERMS_VERSION = "terms-version"
+META_AI_OPT_OUT = "ai-opt-out"
+META_GENAI_OPT_IN = "genai-opt-in"
+META_PARTNER_ID = "partner-id"
+PLATFORM_METADATA_KEYS: tuple[str, ...] = (
+    META_UPLOADER_ID,
+    META_TERMS_VERSION,
+    META_AI_OPT_OUT,
+    META_GENAI_OPT_IN,
+    META_PARTNER_ID,
+)
+
+
+def _clean(value: str | None) -> str | None:
+    """Trim spaces; empty counts as absent."""
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+@dataclass(frozen=True)
+class PlatformMetadata:
+    """S3 user metadata set by the upload service (trusted)."""
+
+    uploader_id: str | None = None
+    terms_version: str | None = None
+    ai_opt_out: bool = False
+    genai_opt_in: bool = False
+    partner_id: str | None = None
+
+    @classmethod
+    def from_user_metadata(cls, metadata: Mapping[str, str] | None) -> PlatformMetadata:
+        """Interpret S3 user metadata (keys compared case-insensitively)."""
+        meta = {str(k).strip().lower(): str(v) for k, v in (metadata or {}).items()}
+        opt_out = meta.get(META_AI_OPT_OUT)
+        opt_in = meta.get(META_GENAI_OPT_IN)
+        return cls(
+            uploader_id=_clean(meta.get(META_UPLOADER_ID)),
+            terms_version=_clean(meta.get(META_TERMS_VERSION)),
+            # Present with any value other than `false` (empty included) = opted out.
+            ai_opt_out=opt_out is not None and opt_out.strip().lower() != "false",
+            # `true` and only that.
+            genai_opt_in=opt_in is not None and opt_in.strip().lower() == "true",
+            partner_id=_clean(meta.get(META_PARTNER_ID)),
+        )
+
+    def to_user_metadata(self) -> dict[str, str]:
+        """The inverse of `from_user_metadata`, as stored in `inputs.metadata`."""
+        out: dict[str, str] = {}
+        if self.uploader_id:
+            out[META_UPLOADER_ID] = self.uploader_id
+        if self.terms_version:
+            out[META_TERMS_VERSION] = self.terms_version
+        if self.ai_opt_out:
+            out[META_AI_OPT_OUT] = "true"
+        if self.genai_opt_in:
+            out[META_GENAI_OPT_IN] = "true"
+        if self.partner_id:
+            out[META_PARTNER_ID] = self.partner_id
+        return out
+
+
+@dataclass
+class Extraction:
+    """What the tag readers found in the audio (untrusted input).
+
+    - `format`: short lower-case container name (`mp3`, `flac`, ...), or None.
+    - `rights`: rights field -> every value found, in file order (duplicates removed).
+    - `signals`: every AI-use signal identifier found, reserving or not, in the
+      forms of SPEC: `xmp:plus:DataMining=<DMI code>`, `xmp:tdm:reservation=<v>`,
+      `tag:<NAME>=<value>`, `c2pa:<label>/<entry>=<use>`. What a signal reserves is
+      decided by the pure core (`gatekeeper.logic.signals.reserved_purposes`).
+    - `unreadable`: None when the file was read; otherwise the detail of
+      `UNREADABLE[:detail]` ("" for no detail).
+    """
+
+    format: str | None = None
+    rights: dict[str, list[str]] = field(default_factory=dict)
+    signals: list[str] = field(default_factory=list)
+    unreadable: str | None = None
+
+    def add_right(self, name: str, value: str | None) -> None:
+        if name not in RIGHTS_FIELDS:
+            raise ValueError(f"unknown rights field {name!r}")
+        if value is None:
+            return
+        value = str(value).strip()
+        if not value:
+            return
+        values = self.rights.setdefault(name, [])
+        if value not in values:
+            values.append(value)
+
+    def add_signal(self, signal: str) -> None:
+        if signal not in self.signals:
+            self.signals.append(signal)
+
+    def first(self, name: str) -> str | None:
+        values = self.rights.get(name)
+        return values[0] if values else None
+
+    def to_dict(self) -> dict:
+        out: dict = {"rights": {k: list(v) for k, v in self.rights.items() if v}, "signals": list(self.signals)}
+        if self.format:
+            out["format"] = self.format
+        if self.unreadable is not None:
+            out["unreadable"] = self.unreadable
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> Extraction:
+        return cls(
+            format=data.get("format"),
+            rights={k: [str(x) for x in v] for k, v in (data.get("rights") or {}).items()},
+            signals=[str(s) for s in data.get("signals") or []],
+            unreadable=data.get("unreadable"),
+        )
+
+
+@dataclass(frozen=True)
+class DecisionInputs:
+    """Everything a decision needs; stored as the row's `inputs` for re-decision."""
+
+    metadata: PlatformMetadata
+    extraction: Extraction
+
+    def to_dict(self) -> dict:
+        return {"metadata": self.metadata.to_user_metadata(), **self.extraction.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> DecisionInputs:
+        return cls(
+            metadata=PlatformMetadata.from_user_metadata(data.get("metadata") or {}),
+            extraction=Extraction.from_dict(data),
+        )
+
+
+# ---------------------------------------------------------------- policy
+
+
+@dataclass(frozen=True)
+class Terms:
+    version: str
+    effective: dt.date
+    grants: frozenset[str]
+    opt_in: frozenset[str]
+
+
+@dataclass(frozen=True)
+class CarveOut:
+    """A separate agreement with a rightsholder. Match lists are pre-normalized."""
+
+    id: str
+    rightsholder: str | None
+    purposes: frozenset[str]
+    partners: frozenset[str] = frozenset()  # casefolded
+    uploaders: frozenset[str] = frozenset()  # casefolded
+    labels: tuple[str, ...] = ()  # normalized names (see logic.normalize.normalize_name)
+    isrcs: frozenset[str] = frozenset()  # normalized ISRCs
+    isrc_registrants: frozenset[str] = frozenset()  # 5 chars, upper case
+    upcs: frozenset[str] = frozenset()  # digits without leading zeros
+
+
+@dataclass(frozen=True)
+class Policy:
+    policy_id: str
+    terms: tuple[Terms, ...]
+    carve_outs: tuple[CarveOut, ...]
+
+
+class PolicyError(ValueError):
+    """An invalid policy document; str() is one line naming the field."""
+
+
+# ---------------------------------------------------------------- verdict
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The decision for one upload, per purpose."""
+
+    eligible: dict[str, bool]
+    reasons: dict[str, list[str]]
+    policy_id: str
+    terms_version: str | None  # T: terms in force at the decision date
+    accepted_terms_version: str | None  # A as given in metadata
+
+
+# ---------------------------------------------------------------- events
+
+EventKind = Literal["created", "removed"]
+
+
+@dataclass(frozen=True)
+class ObjectEvent:
+    """One S3 object event, whatever shape it arrived in. `key` is decoded."""
+
+    kind: EventKind
+    bucket: str
+    key: str
+    version_id: str | None = None
+    etag: str | None = None
+    sequencer: str | None = None
+    size: int | None = None
+    event_name: str | None = None
+    event_time: str | None = None
+    delete_marker: bool = False
+
+    @property
+    def object_uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
