@@ -152,6 +152,21 @@ class DecisionInputs:
     def to_dict(self) -> dict:
         return {"metadata": self.metadata.to_user_metadata(), **self.extraction.to_dict()}
 
+    def rights_summary(self) -> dict[str, str]:
+        """The row's `rights` map: the first value of each field found, plus identity."""
+        out: dict[str, str] = {}
+        if self.metadata.uploader_id:
+            out["uploader_id"] = self.metadata.uploader_id
+        if self.metadata.partner_id:
+            out["partner_id"] = self.metadata.partner_id
+        for name in RIGHTS_FIELDS:
+            value = self.extraction.first(name)
+            if value:
+                out[name] = value
+        if self.extraction.format:
+            out["format"] = self.extraction.format
+        return out
+
     @classmethod
     def from_dict(cls, data: Mapping) -> DecisionInputs:
         return cls(
