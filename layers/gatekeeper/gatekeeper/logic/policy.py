@@ -1,0 +1,377 @@
+"""The policy document: validation, and the lookups a decision needs, precomputed.
+
+`parse_policy` turns a JSON document (SPEC "Policy document") into a
+`CompiledPolicy`, a `Policy` that also carries its terms by version and by
+effective date and an index of carve-outs by the values they match on, so a
+decision costs the same whatever the number of carve-outs. Every problem is a
+`PolicyError` whose message is one line naming the field
+(`terms[0].effective: bad date '2024-02-30'`); `validate_policy_errors` lists
+them all.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import json
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from gatekeeper.logic.normalize import normalize_isrc, normalize_name, normalize_registrant, normalize_upc
+from gatekeeper.models import PURPOSES, CarveOut, Policy, PolicyError, Terms
+
+#: The policy shipped with the package: SPEC's example.
+DEFAULT_POLICY_PATH: Path = Path(str(files("gatekeeper").joinpath("data", "default-policy.json")))
+
+_POLICY_KEYS = ("policy_id", "terms", "carve_outs")
+_TERMS_KEYS = ("version", "effective", "grants", "opt_in")
+_CARVE_OUT_KEYS = ("id", "rightsholder", "purposes", "match")
+_MATCH_KEYS = ("partners", "uploaders", "labels", "isrcs", "isrc_registrants", "upcs")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_JSON_TYPES = {type(None): "null", bool: "boolean", int: "number", float: "number", str: "string", list: "array", dict: "object"}  # fmt: skip
+
+#: Positions (in policy order) of the carve-outs a value matches.
+Positions = tuple[int, ...]
+
+
+# ---------------------------------------------------------------- compiled policy
+
+
+@dataclass(frozen=True)
+class CarveOutIndex:
+    """Carve-out positions by the normalized values they match on."""
+
+    partners: Mapping[str, Positions]
+    uploaders: Mapping[str, Positions]
+    #: first word of a normalized label -> (normalized label, position) pairs
+    labels: Mapping[str, tuple[tuple[str, int], ...]]
+    isrcs: Mapping[str, Positions]
+    isrc_registrants: Mapping[str, Positions]
+    upcs: Mapping[str, Positions]
+
+    @classmethod
+    def build(cls, carve_outs: Iterable[CarveOut]) -> CarveOutIndex:
+        by: dict[str, defaultdict[str, list[int]]] = {
+            name: defaultdict(list) for name in ("partners", "uploaders", "isrcs", "isrc_registrants", "upcs")
+        }
+        labels: defaultdict[str, list[tuple[str, int]]] = defaultdict(list)
+        for position, carve_out in enumerate(carve_outs):
+            for name, positions in by.items():
+                for value in getattr(carve_out, name):
+                    positions[value].append(position)
+            for label in carve_out.labels:
+                labels[label.partition(" ")[0]].append((label, position))
+        return cls(
+            labels={first: tuple(entries) for first, entries in labels.items()},
+            **{name: {value: tuple(p) for value, p in positions.items()} for name, positions in by.items()},
+        )
+
+
+@dataclass(frozen=True)
+class CompiledPolicy(Policy):
+    """A validated `Policy` (terms in effective-date order) with its lookups precomputed."""
+
+    terms_by_version: Mapping[str, Terms] = field(default_factory=dict, compare=False, repr=False)
+    effective_dates: tuple[dt.date, ...] = field(default=(), compare=False, repr=False)
+    carve_out_index: CarveOutIndex = field(
+        default_factory=lambda: CarveOutIndex.build(()), compare=False, repr=False
+    )
+
+    def terms_in_force(self, on: dt.date) -> Terms | None:
+        """*T*: the terms entry with the latest `effective` on or before `on`."""
+        position = bisect.bisect_right(self.effective_dates, on)
+        return self.terms[position - 1] if position else None
+
+    def accepted_terms(self, version: str | None) -> Terms | None:
+        """*A*: the terms entry whose version equals `version` (trimmed, case-insensitive)."""
+        return self.terms_by_version.get(version.strip().casefold()) if version else None
+
+
+def compile_policy(policy: Policy) -> CompiledPolicy:
+    """Precompute a policy's lookups (`parse_policy` already returns a compiled one)."""
+    if isinstance(policy, CompiledPolicy):
+        return policy
+    terms = tuple(sorted(policy.terms, key=lambda t: t.effective))
+    return CompiledPolicy(
+        policy_id=policy.policy_id,
+        terms=terms,
+        carve_outs=policy.carve_outs,
+        terms_by_version={t.version.casefold(): t for t in terms},
+        effective_dates=tuple(t.effective for t in terms),
+        carve_out_index=CarveOutIndex.build(policy.carve_outs),
+    )
+
+
+# ---------------------------------------------------------------- entry points
+
+
+def parse_policy(doc: Any) -> CompiledPolicy:
+    """Validate a policy document (parsed JSON) and compile it; the first problem raises `PolicyError`."""
+    errors, policy = _check_policy(doc)
+    if errors:
+        raise PolicyError(errors[0])
+    assert policy is not None
+    return compile_policy(policy)
+
+
+def validate_policy_errors(doc: Any) -> list[str]:
+    """Every problem of a policy document, one line each, in document order (empty when valid)."""
+    return _check_policy(doc)[0]
+
+
+def read_policy_document(text: str) -> Any:
+    """Parse policy JSON; malformed JSON or a key repeated in an object is a `PolicyError`."""
+    try:
+        return json.loads(text, object_pairs_hook=_object_without_duplicate_keys)
+    except json.JSONDecodeError as exc:
+        raise PolicyError(f"policy: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+
+
+def load_policy_text(text: str) -> CompiledPolicy:
+    """Parse and validate policy JSON text."""
+    return parse_policy(read_policy_document(text))
+
+
+def load_policy_file(path: str | Path) -> CompiledPolicy:
+    """Read, parse and validate a policy file (`OSError` if it cannot be read)."""
+    return load_policy_text(Path(path).read_text(encoding="utf-8"))
+
+
+def _object_without_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise PolicyError(f"policy: key {_show(key)} appears twice in one object")
+        obj[key] = value
+    return obj
+
+
+# ---------------------------------------------------------------- validation
+
+
+class _Problems:
+    """Collects one-line problems, each prefixed with the path of its field."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def add(self, path: str, message: str) -> None:
+        self.lines.append(f"{path or 'policy'}: {message}")
+
+    def since(self, mark: int) -> bool:
+        """Whether a problem was added after `len(self.lines)` was `mark`."""
+        return len(self.lines) > mark
+
+
+def _show(value: Any) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 80 else shown[:77] + "..."
+
+
+def _type_name(value: Any) -> str:
+    return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def _key(path: str, key: Any) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
+def _object(problems: _Problems, value: Any, path: str, keys: tuple[str, ...], required: tuple[str, ...]) -> dict | None:
+    if not isinstance(value, dict):
+        problems.add(path, f"expected an object, got {_type_name(value)}")
+        return None
+    for key in value:
+        if key not in keys:
+            problems.add(_key(path, key), f"unknown key (expected one of: {', '.join(keys)})")
+    for key in required:
+        if key not in value:
+            problems.add(_key(path, key), "missing required field")
+    return value
+
+
+def _array(problems: _Problems, value: Any, path: str, *, allow_empty: bool = True) -> list | None:
+    if not isinstance(value, list):
+        problems.add(path, f"expected an array, got {_type_name(value)}")
+        return None
+    if not value and not allow_empty:
+        problems.add(path, "must not be empty")
+        return None
+    return value
+
+
+def _text(problems: _Problems, value: Any, path: str) -> str | None:
+    if not isinstance(value, str):
+        problems.add(path, f"expected a string, got {_type_name(value)}")
+        return None
+    if not value.strip():
+        problems.add(path, "must not be empty")
+        return None
+    return value.strip()
+
+
+def _date(problems: _Problems, value: Any, path: str) -> dt.date | None:
+    if not isinstance(value, str):
+        problems.add(path, f"expected a date 'YYYY-MM-DD', got {_type_name(value)}")
+        return None
+    try:
+        if _DATE.fullmatch(value):
+            return dt.date.fromisoformat(value)
+    except ValueError:
+        pass
+    problems.add(path, f"bad date {_show(value)}")
+    return None
+
+
+def _purposes(problems: _Problems, value: Any, path: str, *, allow_empty: bool) -> frozenset[str] | None:
+    items = _array(problems, value, path, allow_empty=allow_empty)
+    if items is None:
+        return None
+    found: list[str] = []
+    for i, item in enumerate(items):
+        if item not in PURPOSES:
+            problems.add(f"{path}[{i}]", f"unknown purpose {_show(item)} (expected one of: {', '.join(PURPOSES)})")
+        elif item in found:
+            problems.add(f"{path}[{i}]", f"duplicate purpose {_show(item)}")
+        else:
+            found.append(item)
+    return frozenset(found)
+
+
+def _values(
+    problems: _Problems, value: Any, path: str, normalize: Callable[[str], str | None], problem: str
+) -> tuple[str, ...]:
+    """A list of strings, each normalized; `problem` (with `{value}`) when one normalizes to nothing."""
+    normalized: list[str] = []
+    for i, item in enumerate(_array(problems, value, path) or ()):
+        if not isinstance(item, str):
+            problems.add(f"{path}[{i}]", f"expected a string, got {_type_name(item)}")
+            continue
+        result = normalize(item)
+        if not result:
+            problems.add(f"{path}[{i}]", problem.format(value=_show(item)))
+        elif result not in normalized:
+            normalized.append(result)
+    return tuple(normalized)
+
+
+def _casefolded(value: str) -> str:
+    return value.strip().casefold()
+
+
+#: match list -> (normalizer, message for a value that normalizes to nothing)
+_MATCH_VALUES: dict[str, tuple[Callable[[str], str | None], str]] = {
+    "partners": (_casefolded, "empty partner id {value}"),
+    "uploaders": (_casefolded, "empty uploader id {value}"),
+    "labels": (normalize_name, "label {value} normalizes to nothing"),
+    "isrcs": (normalize_isrc, "malformed ISRC {value}"),
+    "isrc_registrants": (normalize_registrant, "malformed ISRC registrant {value} (expected 2 letters and 3 letters or digits)"),  # fmt: skip
+    "upcs": (normalize_upc, "malformed UPC {value} (expected 12 to 14 digits with a valid check digit)"),
+}
+
+
+def _check_policy(doc: Any) -> tuple[list[str], Policy | None]:
+    problems = _Problems()
+    policy = _policy(problems, doc)
+    return problems.lines, (policy if not problems.lines else None)
+
+
+def _policy(problems: _Problems, doc: Any) -> Policy | None:
+    top = _object(problems, doc, "", _POLICY_KEYS, ("policy_id", "terms"))
+    if top is None:
+        return None
+    policy_id = _text(problems, top["policy_id"], "policy_id") if "policy_id" in top else None
+    terms = _terms_list(problems, top["terms"]) if "terms" in top else ()
+    carve_outs = _carve_out_list(problems, top.get("carve_outs", []))
+    return Policy(policy_id=policy_id or "", terms=terms, carve_outs=carve_outs)
+
+
+def _terms_list(problems: _Problems, value: Any) -> tuple[Terms, ...]:
+    entries = _array(problems, value, "terms", allow_empty=False) or []
+    terms: list[Terms] = []
+    versions: dict[str, int] = {}
+    dates: dict[dt.date, int] = {}
+    for i, entry in enumerate(entries):
+        path = f"terms[{i}]"
+        parsed = _terms(problems, entry, path)
+        if parsed is None:
+            continue
+        if (first := versions.setdefault(parsed.version.casefold(), i)) != i:
+            problems.add(f"{path}.version", f"duplicate version {_show(parsed.version)} (also terms[{first}])")
+        if (first := dates.setdefault(parsed.effective, i)) != i:
+            problems.add(f"{path}.effective", f"duplicate effective date '{parsed.effective}' (also terms[{first}])")
+        terms.append(parsed)
+    return tuple(terms)
+
+
+def _terms(problems: _Problems, value: Any, path: str) -> Terms | None:
+    mark = len(problems.lines)
+    entry = _object(problems, value, path, _TERMS_KEYS, ("version", "effective"))
+    if entry is None:
+        return None
+    version = _text(problems, entry["version"], f"{path}.version") if "version" in entry else None
+    effective = _date(problems, entry["effective"], f"{path}.effective") if "effective" in entry else None
+    grants = _purposes(problems, entry.get("grants", []), f"{path}.grants", allow_empty=True)
+    opt_in = _purposes(problems, entry.get("opt_in", []), f"{path}.opt_in", allow_empty=True)
+    for purpose in sorted((grants or frozenset()) & (opt_in or frozenset())):
+        problems.add(f"{path}.opt_in", f"{_show(purpose)} is also in grants (a purpose is granted outright or by opt-in)")
+    if problems.since(mark) or version is None or effective is None or grants is None or opt_in is None:
+        return None
+    return Terms(version=version, effective=effective, grants=grants, opt_in=opt_in)
+
+
+def _carve_out_list(problems: _Problems, value: Any) -> tuple[CarveOut, ...]:
+    carve_outs: list[CarveOut] = []
+    ids: dict[str, int] = {}
+    for i, entry in enumerate(_array(problems, value, "carve_outs") or []):
+        path = f"carve_outs[{i}]"
+        parsed = _carve_out(problems, entry, path)
+        if parsed is None:
+            continue
+        if (first := ids.setdefault(parsed.id, i)) != i:
+            problems.add(f"{path}.id", f"duplicate carve-out id {_show(parsed.id)} (also carve_outs[{first}])")
+        carve_outs.append(parsed)
+    return tuple(carve_outs)
+
+
+def _carve_out(problems: _Problems, value: Any, path: str) -> CarveOut | None:
+    mark = len(problems.lines)
+    entry = _object(problems, value, path, _CARVE_OUT_KEYS, ("id", "match"))
+    if entry is None:
+        return None
+    carve_out_id = _text(problems, entry["id"], f"{path}.id") if "id" in entry else None
+    if carve_out_id is not None and ":" in carve_out_id:
+        problems.add(f"{path}.id", f"{_show(carve_out_id)} must not contain ':' (it is part of the reason CARVE_OUT:<id>)")
+    rightsholder = _text(problems, entry["rightsholder"], f"{path}.rightsholder") if "rightsholder" in entry else None
+    purposes = _purposes(problems, entry.get("purposes", list(PURPOSES)), f"{path}.purposes", allow_empty=False)
+    match = _match(problems, entry["match"], f"{path}.match") if "match" in entry else None
+    if problems.since(mark) or carve_out_id is None or purposes is None or match is None:
+        return None
+    return CarveOut(
+        id=carve_out_id,
+        rightsholder=rightsholder,
+        purposes=purposes,
+        partners=frozenset(match["partners"]),
+        uploaders=frozenset(match["uploaders"]),
+        labels=match["labels"],
+        isrcs=frozenset(match["isrcs"]),
+        isrc_registrants=frozenset(match["isrc_registrants"]),
+        upcs=frozenset(match["upcs"]),
+    )
+
+
+def _match(problems: _Problems, value: Any, path: str) -> dict[str, tuple[str, ...]] | None:
+    match = _object(problems, value, path, _MATCH_KEYS, ())
+    if match is None:
+        return None
+    lists = {
+        name: _values(problems, match.get(name, []), _key(path, name), normalize, problem)
+        for name, (normalize, problem) in _MATCH_VALUES.items()
+    }
+    if not any(lists.values()) and not any(match.get(name) for name in _MATCH_KEYS):
+        problems.add(path, f"matches nothing (give at least one of: {', '.join(_MATCH_KEYS)})")
+    return lists
