@@ -1,0 +1,245 @@
+"""The `gatekeeper` command line.
+
+    gatekeeper decide FILE... [--policy P] [--meta KEY=VALUE]... [--date YYYY-MM-DD] [--json]
+    gatekeeper invoke --event EVENT.json
+    gatekeeper demo
+
+Exit status: 0 on success (an ineligible upload is a success), 1 when the handler
+failed (the event would be retried), 2 on bad usage or an invalid policy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from gatekeeper.models import PURPOSES, DecisionInputs, PlatformMetadata, Policy, PolicyError, Verdict
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Bad usage or an invalid policy: a one-line message, exit status 2."""
+
+
+# ----------------------------------------------------------------- helpers
+
+
+def _parse_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad date {text!r} (expected YYYY-MM-DD)") from None
+
+
+def _parse_meta(pairs: Sequence[str]) -> dict[str, str]:
+    meta: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--meta {pair!r}: expected KEY=VALUE")
+        meta[key.strip().lower()] = value
+    return meta
+
+
+def load_policy(location: str | None) -> Policy:
+    """`--policy`, else `POLICY_URI`, else the packaged default policy."""
+    from gatekeeper.logic.policy import DEFAULT_POLICY_PATH, load_policy_file
+
+    location = location or os.environ.get("POLICY_URI") or None
+    try:
+        if location and location.startswith("s3://"):
+            from gatekeeper.dal.policy_source import load_policy_uri
+
+            return load_policy_uri(location)
+        path = Path(location) if location else Path(str(DEFAULT_POLICY_PATH))
+        if not path.is_file():
+            raise UsageError(f"policy {str(path)!r}: no such file")
+        return load_policy_file(path)
+    except PolicyError as exc:
+        raise UsageError(f"invalid policy {location or 'default'}: {exc}") from exc
+
+
+def verdict_json(inputs: DecisionInputs, verdict: Verdict) -> dict[str, Any]:
+    """The table's consumer-facing attributes of one decision."""
+    out: dict[str, Any] = {
+        "eligible": dict(verdict.eligible),
+        "reasons": {p: list(r) for p, r in verdict.reasons.items()},
+        "rights": inputs.rights_summary(),
+        "signals": list(inputs.extraction.signals),
+        "policy_id": verdict.policy_id,
+    }
+    if verdict.terms_version:
+        out["terms_version"] = verdict.terms_version
+    if verdict.accepted_terms_version:
+        out["accepted_terms_version"] = verdict.accepted_terms_version
+    return out
+
+
+def _verdict_cell(verdict: Verdict, purpose: str) -> str:
+    mark = "ELIGIBLE" if verdict.eligible[purpose] else "no"
+    return f"{mark} ({', '.join(verdict.reasons[purpose])})"
+
+
+# ----------------------------------------------------------------- decide
+
+
+def cmd_decide(args: argparse.Namespace) -> int:
+    from gatekeeper.logic.decision import decide, decision_date
+    from gatekeeper.tags import extract
+    from gatekeeper.tags.limits import Limits
+
+    policy = load_policy(args.policy)
+    try:
+        on = args.date or decision_date()
+        limits = Limits.from_env()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    metadata = PlatformMetadata.from_user_metadata(_parse_meta(args.meta))
+    for name in args.files:
+        if not Path(name).is_file():
+            raise UsageError(f"{name}: no such file")
+    for name in args.files:
+        with open(name, "rb") as fileobj:
+            extraction = extract(fileobj, limits=limits)
+        inputs = DecisionInputs(metadata=metadata, extraction=extraction)
+        verdict = decide(inputs, policy, on)
+        if args.json:
+            print(json.dumps({"file": name, **verdict_json(inputs, verdict)}, ensure_ascii=False))
+        else:
+            fmt = extraction.format or "?"
+            cells = "  ".join(f"{p}: {_verdict_cell(verdict, p)}" for p in PURPOSES)
+            print(f"{name} [{fmt}]  {cells}")
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------- invoke
+
+
+def load_handler_module():
+    """Import `functions/gatekeeper/app.py`, the Lambda function's code, by path."""
+    import importlib
+
+    try:
+        return importlib.import_module("functions.gatekeeper.app")
+    except ModuleNotFoundError:
+        pass
+    import importlib.util
+
+    root = Path(os.environ.get("GATEKEEPER_PROJECT_ROOT") or Path(__file__).resolve().parents[3])
+    path = root / "functions" / "gatekeeper" / "app.py"
+    if not path.is_file():
+        raise UsageError(f"handler not found at {path} (set GATEKEEPER_PROJECT_ROOT to the project)")
+    spec = importlib.util.spec_from_file_location("gatekeeper_function_app", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class LocalContext:
+    """The parts of the Lambda context object the handler and Powertools use."""
+
+    function_name = "gatekeeper-local"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:gatekeeper-local"
+    memory_limit_in_mb = 512
+    log_group_name = "/aws/lambda/gatekeeper-local"
+    log_stream_name = "local"
+
+    def __init__(self, timeout_ms: int = 60_000) -> None:
+        import time
+        import uuid
+
+        self.aws_request_id = str(uuid.uuid4())
+        self._deadline = time.monotonic() + timeout_ms / 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        import time
+
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def handler_failed(response: Any) -> bool:
+    """True when the response asks for a retry of any part of the event."""
+    if isinstance(response, dict):
+        if response.get("batchItemFailures"):
+            return True
+        results = response.get("results")
+        if isinstance(results, list):  # S3 Batch Operations
+            return any(r.get("resultCode") == "TemporaryFailure" for r in results if isinstance(r, dict))
+    return False
+
+
+def cmd_invoke(args: argparse.Namespace) -> int:
+    try:
+        event = json.loads(Path(args.event).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"--event {args.event}: {exc}") from exc
+    if not os.environ.get("FLAGS_TABLE_NAME"):
+        raise UsageError("FLAGS_TABLE_NAME is not set")
+    # An invalid policy is bad usage here, not a retryable failure.
+    load_policy(os.environ.get("POLICY_URI"))
+    module = load_handler_module()
+    try:
+        response = module.lambda_handler(event, LocalContext())
+    except Exception as exc:  # the event would be retried by Lambda
+        print(json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}))
+        return EXIT_FAILED
+    print(json.dumps(response, indent=2, default=str, ensure_ascii=False))
+    return EXIT_FAILED if handler_failed(response) else EXIT_OK
+
+
+# ----------------------------------------------------------------- demo
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from gatekeeper.demo import run_demo
+
+    return run_demo(out=sys.stdout)
+
+
+# ----------------------------------------------------------------- main
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gatekeeper", description="Upload gatekeeper for AI-training eligibility")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("decide", help="decide local files, with no AWS at all")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--policy", help="policy file or s3:// URI (default: POLICY_URI, else the built-in policy)")
+    p.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE", help="platform metadata")
+    p.add_argument("--date", type=_parse_date, help="decision date (default: GATEKEEPER_DECISION_DATE, else today UTC)")
+    p.add_argument("--json", action="store_true", help="one JSON object per file")
+    p.set_defaults(func=cmd_decide)
+
+    p = sub.add_parser("invoke", help="run the Lambda handler locally on an event file")
+    p.add_argument("--event", required=True, metavar="EVENT.json")
+    p.set_defaults(func=cmd_invoke)
+
+    p = sub.add_parser("demo", help="the whole path on an in-process AWS emulator")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        print(f"gatekeeper: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
