@@ -1,0 +1,84 @@
+"""Adapters to the outside systems, behind small interfaces.
+
+The service (`gatekeeper.service`) talks only to these Protocols, so the decision
+path can run against S3/DynamoDB (the `s3_source`, `flags_table` and
+`policy_source` modules), a moto emulator, or fakes in tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, Protocol
+
+from gatekeeper.models import DecisionInputs, ObjectEvent, Policy, Verdict
+
+__all__ = ["FlagsStore", "ObjectSource", "PolicyProvider", "StoredObject", "VerdictRow"]
+
+
+@dataclass
+class StoredObject:
+    """The exact object version an event names, opened for reading.
+
+    `metadata` is the S3 user metadata as boto3 returns it; `body` is a seekable,
+    read-only file object that fetches bytes on demand. Close it when done.
+    """
+
+    bucket: str
+    key: str
+    version_id: str | None
+    etag: str | None
+    size: int
+    metadata: dict[str, str] = field(default_factory=dict)
+    body: BinaryIO | None = None
+
+
+@dataclass(frozen=True)
+class VerdictRow:
+    """A verdict for one upload, as the flags table stores it.
+
+    `sequencer` orders the events of one key; None for events that carry none
+    (S3 Batch Operations), which may only add a row or refresh the same upload's.
+    """
+
+    bucket: str
+    key: str
+    version_id: str | None
+    etag: str | None
+    size: int | None
+    sequencer: str | None
+    inputs: DecisionInputs
+    verdict: Verdict
+    decided_at: str
+
+    @property
+    def object_uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+
+class ObjectSource(Protocol):
+    def open(self, event: ObjectEvent) -> StoredObject:
+        """Open the object the event names.
+
+        Raises `ObjectSuperseded` when it is gone or has changed, and
+        `SourceReadError` when reading failed for a transient reason.
+        """
+        ...
+
+
+class FlagsStore(Protocol):
+    """The verdict table. Every write is conditional; False means superseded."""
+
+    def put_verdict(self, row: VerdictRow) -> bool: ...
+
+    def revoke(self, event: ObjectEvent, *, policy_id: str, decided_at: str) -> bool: ...
+
+    def get(self, object_uri: str) -> Mapping[str, Any] | None: ...
+
+    def scan(self, segment: int = 0, total_segments: int = 1) -> Iterator[Mapping[str, Any]]: ...
+
+
+class PolicyProvider(Protocol):
+    def policy(self) -> Policy:
+        """The current, validated policy; raises `PolicyError` when it is invalid."""
+        ...

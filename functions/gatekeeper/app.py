@@ -1,0 +1,226 @@
+"""Lambda entry point: glue between the event shapes and `gatekeeper.service`.
+
+- SQS batches: each message is processed on its own and failures are reported per
+  message (`batchItemFailures`); the batch itself never fails.
+- S3 notifications and EventBridge events: every record is processed, then the
+  invocation raises if any failed, so Lambda retries it and finally sends it to the
+  function's failure destination (re-processing is harmless: writes are
+  conditional on the S3 sequencer).
+- Below `GATEKEEPER_MIN_REMAINING_MS` of remaining time no new record is started;
+  the rest are reported as failures and come back.
+- An invalid policy fails every record, with one log line and a `PolicyInvalid` metric.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from gatekeeper.dal.clients import aws_client
+from gatekeeper.dal.flags_table import FlagsTable
+from gatekeeper.dal.policy_source import PolicySource
+from gatekeeper.dal.s3_source import S3ObjectSource
+from gatekeeper.events import EventShape, UnsupportedEvent, event_shape, object_events, sqs_body_events
+from gatekeeper.models import PURPOSES, ObjectEvent, PolicyError
+from gatekeeper.service import Gatekeeper, Outcome, Result
+from gatekeeper.tags.limits import Limits
+
+DEFAULT_MIN_REMAINING_MS = 10_000
+_TRUE = {"1", "true", "yes"}
+
+logger = Logger()
+metrics = Metrics()
+
+
+class RecordsFailed(RuntimeError):
+    """Some records of a non-SQS event failed: raised so Lambda retries the event."""
+
+
+class OutOfTime(RuntimeError):
+    """Too little time left to start a record: it is reported failed and comes back."""
+
+
+# ---------------------------------------------------------------- wiring (once per container)
+
+_CONFIG_VARIABLES = (
+    "FLAGS_TABLE_NAME",
+    "POLICY_URI",
+    "GATEKEEPER_POLICY_TTL_SECONDS",
+    "GATEKEEPER_MIN_REMAINING_MS",
+    "AWS_ENDPOINT_URL",
+)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    gatekeeper: Gatekeeper
+    min_remaining_ms: int
+
+
+def _configuration() -> tuple[tuple[str, str], ...]:
+    """The environment the runtime is built from (a change rebuilds it: tests, `gatekeeper invoke`)."""
+    names = [*_CONFIG_VARIABLES, *sorted(n for n in os.environ if n.startswith("GATEKEEPER_LIMIT_"))]
+    return tuple((name, os.environ.get(name, "")) for name in names)
+
+
+@lru_cache(maxsize=1)
+def _build(configuration: tuple[tuple[str, str], ...]) -> Runtime:
+    env = dict(configuration)
+    table_name = env["FLAGS_TABLE_NAME"].strip()
+    if not table_name:
+        raise RuntimeError("FLAGS_TABLE_NAME is not set")
+    s3 = aws_client("s3")
+    gatekeeper = Gatekeeper(
+        S3ObjectSource(s3),
+        FlagsTable(aws_client("dynamodb"), table_name),
+        PolicySource.from_env(s3_client=s3, environ=env),
+        limits=Limits.from_env(env),
+    )
+    raw_min = env["GATEKEEPER_MIN_REMAINING_MS"].strip()
+    return Runtime(gatekeeper, int(raw_min) if raw_min else DEFAULT_MIN_REMAINING_MS)
+
+
+def runtime() -> Runtime:
+    return _build(_configuration())
+
+
+def _tracing_enabled() -> bool:
+    return os.environ.get("POWERTOOLS_TRACE_DISABLED", "").strip().lower() not in _TRUE
+
+
+# ---------------------------------------------------------------- one object event
+
+
+def _record_metrics(result: Result) -> None:
+    if result.outcome is Outcome.DECIDED and result.verdict is not None:
+        metrics.add_metric(name="Decided", unit=MetricUnit.Count, value=1)
+        if result.unreadable:
+            metrics.add_metric(name="Unreadable", unit=MetricUnit.Count, value=1)
+        for purpose in PURPOSES:
+            outcome = "eligible" if result.verdict.eligible.get(purpose) else "ineligible"
+            with single_metric(name="Verdicts", unit=MetricUnit.Count, value=1, namespace=metrics.namespace) as metric:
+                metric.add_dimension(name="purpose", value=purpose)
+                metric.add_dimension(name="outcome", value=outcome)
+    elif result.outcome is Outcome.REVOKED:
+        metrics.add_metric(name="Revoked", unit=MetricUnit.Count, value=1)
+    elif result.outcome is Outcome.SUPERSEDED:
+        metrics.add_metric(name="Superseded", unit=MetricUnit.Count, value=1)
+
+
+def _log_result(result: Result) -> None:
+    fields: dict[str, Any] = {"outcome": result.outcome.value}
+    if result.detail:
+        fields["detail"] = result.detail
+    if result.verdict is not None:
+        fields["eligible"] = result.verdict.eligible
+        fields["reasons"] = result.verdict.reasons
+        fields["policy_id"] = result.verdict.policy_id
+    if result.bytes_fetched is not None:
+        fields["s3_bytes_fetched"] = result.bytes_fetched
+        fields["s3_requests"] = result.requests
+    logger.info(f"{result.event.kind} event {result.outcome.value}", extra=fields)
+
+
+def _process(event: ObjectEvent, context: LambdaContext, min_remaining_ms: int) -> None:
+    """Handle one object event; raises if it must be retried."""
+    with logger.append_context_keys(
+        object_uri=event.object_uri, version_id=event.version_id, sequencer=event.sequencer, event_name=event.event_name
+    ):
+        if context.get_remaining_time_in_millis() < min_remaining_ms:
+            logger.warning("too little time left to start this record; it will be retried")
+            raise OutOfTime(f"{event.object_uri}: less than {min_remaining_ms} ms left")
+        try:
+            result = runtime().gatekeeper.handle(event)
+        except Exception:
+            logger.exception("record failed; it will be retried")
+            raise
+        _record_metrics(result)
+        _log_result(result)
+
+
+def _process_all(events: Iterable[ObjectEvent], context: LambdaContext, min_remaining_ms: int) -> int:
+    """Handle every event, whatever happens to the others; the number that failed."""
+    failures = 0
+    for event in events:
+        try:
+            _process(event, context, min_remaining_ms)
+        except Exception:
+            failures += 1
+    return failures
+
+
+# ---------------------------------------------------------------- event shapes
+
+
+def _handle_sqs(event: dict[str, Any], context: LambdaContext, min_remaining_ms: int) -> dict[str, Any]:
+    def record_handler(record: SQSRecord) -> None:
+        try:
+            object_events_in_body = sqs_body_events(record.body)
+        except ValueError:
+            logger.exception(
+                "malformed SQS message: it will be retried, then moved to the dead-letter queue",
+                extra={"message_id": record.message_id},
+            )
+            raise
+        failed = _process_all(object_events_in_body, context, min_remaining_ms)
+        if failed:
+            raise RecordsFailed(f"message {record.message_id}: {failed} object event(s) failed")
+
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    response = process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
+    failed_messages = len(response.get("batchItemFailures", []))
+    if failed_messages:
+        metrics.add_metric(name="RecordFailures", unit=MetricUnit.Count, value=failed_messages)
+    return response
+
+
+def _handle_direct(event: dict[str, Any], context: LambdaContext, min_remaining_ms: int) -> dict[str, Any]:
+    events = object_events(event)
+    failed = _process_all(events, context, min_remaining_ms)
+    if failed:
+        metrics.add_metric(name="RecordFailures", unit=MetricUnit.Count, value=failed)
+        raise RecordsFailed(f"{failed} of {len(events)} object event(s) failed; the event will be retried")
+    return {"processed": len(events)}
+
+
+def _fail_everything(event: dict[str, Any], shape: EventShape, error: PolicyError) -> dict[str, Any]:
+    logger.error("invalid policy: failing every record so it is retried", extra={"error": str(error)})
+    metrics.add_metric(name="PolicyInvalid", unit=MetricUnit.Count, value=1)
+    if shape is EventShape.SQS:
+        return {"batchItemFailures": [{"itemIdentifier": record["messageId"]} for record in event["Records"]]}
+    raise error
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        shape = event_shape(event)
+    except UnsupportedEvent:
+        logger.exception("unsupported event shape; nothing processed")
+        raise
+    current = runtime()
+    try:
+        current.gatekeeper.policy()
+    except PolicyError as error:
+        return _fail_everything(event, shape, error)
+    if shape is EventShape.SQS:
+        return _handle_sqs(event, context, current.min_remaining_ms)
+    return _handle_direct(event, context, current.min_remaining_ms)
+
+
+if _tracing_enabled():  # the X-Ray SDK costs ~0.5 s of cold start: load it only when tracing is on
+    from aws_lambda_powertools import Tracer
+
+    lambda_handler = Tracer().capture_lambda_handler(lambda_handler)

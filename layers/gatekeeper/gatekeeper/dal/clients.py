@@ -1,0 +1,28 @@
+"""boto3 clients configured for a Lambda function.
+
+Bounded retries in botocore's `standard` mode (exponential backoff with jitter;
+throttling, 5xx and connection errors are retried), a short connect timeout and a
+read timeout well inside the function's. The endpoint comes from boto3's own
+configuration, so `AWS_ENDPOINT_URL` points every client at an emulator.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+MAX_ATTEMPTS = 4
+
+LAMBDA_CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+    connect_timeout=2,
+    read_timeout=10,
+    tcp_keepalive=True,
+)
+
+
+def aws_client(service: str, *, session: boto3.session.Session | None = None) -> Any:
+    """A client for `service` with the Lambda-suited configuration."""
+    return (session or boto3.session.Session()).client(service, config=LAMBDA_CLIENT_CONFIG)

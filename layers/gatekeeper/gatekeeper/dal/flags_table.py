@@ -1,0 +1,241 @@
+"""The flags table: one item per object, written only by conditional writes.
+
+Ordering rests on the S3 `sequencer` of each key's events. It is stored as given
+(`sequencer`) and, for comparisons inside DynamoDB condition expressions, as
+`sequencer_order`: upper-cased and left-padded with `0` to 64 characters, so that
+string order is numeric order. A write whose condition fails is not an error: the
+event is superseded (stale or a duplicate) and `False` is returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from gatekeeper.dal import VerdictRow
+from gatekeeper.models import PURPOSES, ObjectEvent
+
+STATUS_DECIDED = "decided"
+STATUS_DELETED = "deleted"
+DELETED = "DELETED"
+SEQUENCER_WIDTH = 64
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+# A write for a sequenced event: the key has no row, or a row no event ordered, or an older one.
+_NEWER = "attribute_not_exists(object_uri) OR attribute_not_exists(sequencer_order) OR sequencer_order < :order"
+
+
+def sequencer_order(sequencer: str) -> str:
+    """The sequencer as a fixed-width string whose lexical order is the numeric order."""
+    return sequencer.strip().upper().rjust(SEQUENCER_WIDTH, "0")
+
+
+def verdict_item(row: VerdictRow) -> dict[str, Any]:
+    """The table item for a verdict, in SPEC's schema; attributes with no value left out."""
+    verdict = row.verdict
+    item: dict[str, Any] = {
+        "object_uri": row.object_uri,
+        "bucket": row.bucket,
+        "key": row.key,
+        "version_id": row.version_id,
+        "etag": row.etag,
+        "sequencer": row.sequencer,
+        "sequencer_order": sequencer_order(row.sequencer) if row.sequencer else None,
+        "size": row.size,
+        "status": STATUS_DECIDED,
+        "eligible": dict(verdict.eligible),
+        "reasons": {purpose: list(codes) for purpose, codes in verdict.reasons.items()},
+        "policy_id": verdict.policy_id,
+        "terms_version": verdict.terms_version,
+        "accepted_terms_version": verdict.accepted_terms_version,
+        "rights": row.inputs.rights_summary(),
+        "signals": list(row.inputs.extraction.signals),
+        "inputs": row.inputs.to_dict(),
+        "decided_at": row.decided_at,
+    }
+    return {name: value for name, value in item.items() if value is not None and value != ""}
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB's Decimals as ints where integral, recursively."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _to_dynamo(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _serializer.serialize(value) for name, value in values.items()}
+
+
+def _from_dynamo(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _plain(_deserializer.deserialize(value)) for name, value in item.items()}
+
+
+def _condition_failed(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+class FlagsTable:
+    """`FlagsStore` over a DynamoDB client."""
+
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self.table_name = table_name
+
+    # ------------------------------------------------------------ reads
+
+    def get(self, object_uri: str) -> dict[str, Any] | None:
+        response = self._client.get_item(
+            TableName=self.table_name, Key=_to_dynamo({"object_uri": object_uri}), ConsistentRead=True
+        )
+        item = response.get("Item")
+        return _from_dynamo(item) if item else None
+
+    def scan(self, segment: int = 0, total_segments: int = 1) -> Iterator[dict[str, Any]]:
+        """Every item of one segment of a parallel scan, page by page (constant memory)."""
+        paginator = self._client.get_paginator("scan")
+        pages = paginator.paginate(
+            TableName=self.table_name, Segment=segment, TotalSegments=total_segments, ConsistentRead=True
+        )
+        for page in pages:
+            for item in page.get("Items", []):
+                yield _from_dynamo(item)
+
+    # ------------------------------------------------------------ verdicts
+
+    def put_verdict(self, row: VerdictRow) -> bool:
+        """Write a verdict if it is for a newer event than the stored one.
+
+        With a sequencer: only when strictly newer (re-delivery changes nothing).
+        Without one (S3 Batch Operations): only when the key has no row, or the row
+        describes this same upload (version and ETag) and no event has changed it
+        since it was read; the stored sequencer is kept.
+        """
+        if row.sequencer is None:
+            return self._put_unsequenced(row)
+        return self._put(verdict_item(row), _NEWER, {":order": sequencer_order(row.sequencer)})
+
+    def replace_verdict(self, row: VerdictRow) -> bool:
+        """Rewrite the verdict of a row still at `row.sequencer` (re-decision, same upload).
+
+        Fails (False) if any event wrote the row since it was read, or if it no
+        longer describes the upload `row` names.
+        """
+        conditions = ["#status = :decided"]
+        values: dict[str, Any] = {":decided": STATUS_DECIDED}
+        if row.sequencer is None:
+            conditions.append("attribute_not_exists(sequencer_order)")
+        else:
+            conditions.append("sequencer_order = :order")
+            values[":order"] = sequencer_order(row.sequencer)
+        for name in ("version_id", "etag"):
+            value = getattr(row, name)
+            if value is None:
+                conditions.append(f"attribute_not_exists({name})")
+            else:
+                conditions.append(f"{name} = :{name}")
+                values[f":{name}"] = value
+        return self._put(verdict_item(row), " AND ".join(conditions), values, {"#status": "status"})
+
+    def _put_unsequenced(self, row: VerdictRow) -> bool:
+        current = self.get(row.object_uri)
+        if current is None:
+            return self._put(verdict_item(row), "attribute_not_exists(object_uri)", {})
+        same_upload = current.get("version_id") == row.version_id and current.get("etag") == row.etag
+        if not same_upload or current.get("status") != STATUS_DECIDED:
+            return False
+        return self.replace_verdict(replace(row, sequencer=current.get("sequencer")))
+
+    def _put(
+        self,
+        item: Mapping[str, Any],
+        condition: str,
+        values: Mapping[str, Any],
+        names: Mapping[str, str] | None = None,
+    ) -> bool:
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Item": _to_dynamo(item),
+            "ConditionExpression": condition,
+        }
+        if values:
+            request["ExpressionAttributeValues"] = _to_dynamo(values)
+        if names:
+            request["ExpressionAttributeNames"] = dict(names)
+        try:
+            self._client.put_item(**request)
+        except ClientError as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+        return True
+
+    # ------------------------------------------------------------ removals
+
+    def revoke(self, event: ObjectEvent, *, policy_id: str, decided_at: str) -> bool:
+        """Mark the object deleted: every purpose ineligible with `DELETED`.
+
+        Applies when the event is newer than the row and removes the version the
+        row describes (a delete marker or an unversioned delete always does).
+        Rights, signals and identity stay. With no row, a tombstone is written so a
+        late, older create cannot resurrect the object. Needs a sequencer.
+        """
+        if not event.sequencer:
+            raise ValueError(f"removal of {event.object_uri} without a sequencer cannot be ordered")
+        names = {"#status": "status", "#key": "key"}
+        values: dict[str, Any] = {
+            ":deleted": STATUS_DELETED,
+            ":ineligible": {purpose: False for purpose in PURPOSES},
+            ":reasons": {purpose: [DELETED] for purpose in PURPOSES},
+            ":sequencer": event.sequencer,
+            ":order": sequencer_order(event.sequencer),
+            ":decided_at": decided_at,
+            ":policy_id": policy_id,
+            ":bucket": event.bucket,
+            ":key": event.key,
+        }
+        assignments = [
+            "#status = :deleted",
+            "eligible = :ineligible",
+            "reasons = :reasons",
+            "sequencer = :sequencer",
+            "sequencer_order = :order",
+            "decided_at = :decided_at",
+            "policy_id = :policy_id",
+            "bucket = :bucket",
+            "#key = :key",
+        ]
+        condition = _NEWER
+        if event.version_id and not event.delete_marker:
+            # Permanent removal of one version: only the version the row describes counts.
+            values[":version_id"] = event.version_id
+            assignments.append("version_id = if_not_exists(version_id, :version_id)")
+            condition = (
+                "attribute_not_exists(object_uri) OR (version_id = :version_id AND "
+                "(attribute_not_exists(sequencer_order) OR sequencer_order < :order))"
+            )
+        try:
+            self._client.update_item(
+                TableName=self.table_name,
+                Key=_to_dynamo({"object_uri": event.object_uri}),
+                UpdateExpression="SET " + ", ".join(assignments),
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=_to_dynamo(values),
+            )
+        except ClientError as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+        return True

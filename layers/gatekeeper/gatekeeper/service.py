@@ -1,0 +1,124 @@
+"""The gatekeeper's one job per object event, over the adapters of `gatekeeper.dal`.
+
+A creation: open the object the event names → read its tags → decide each purpose
+→ write the verdict, conditionally on the event being the newest for the key. A
+removal: revoke. Content problems become fail-closed verdicts (`UNREADABLE`); a
+stale event is an outcome (`superseded`); transient failures (AWS calls, an
+invalid policy) propagate so the event is retried.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+from gatekeeper import tags
+from gatekeeper.dal import FlagsStore, ObjectSource, PolicyProvider, VerdictRow
+from gatekeeper.errors import ObjectSuperseded
+from gatekeeper.logic.decision import decide, decision_date
+from gatekeeper.models import DecisionInputs, ObjectEvent, PlatformMetadata, Policy, Verdict
+from gatekeeper.tags.limits import DEFAULT_LIMITS, Limits
+
+
+class Outcome(str, Enum):
+    DECIDED = "decided"  # a verdict was written
+    REVOKED = "revoked"  # the object is marked deleted
+    SUPERSEDED = "superseded"  # stale or duplicate event: nothing written
+    IGNORED = "ignored"  # an event the gatekeeper cannot order: nothing written
+
+
+@dataclass(frozen=True)
+class Result:
+    """What handling one event did, for logs and metrics."""
+
+    outcome: Outcome
+    event: ObjectEvent
+    detail: str = ""
+    verdict: Verdict | None = None
+    inputs: DecisionInputs | None = None
+    bytes_fetched: int | None = None
+    requests: int | None = None
+
+    @property
+    def unreadable(self) -> bool:
+        return self.inputs is not None and self.inputs.extraction.unreadable is not None
+
+
+def utc_timestamp() -> str:
+    """Now, as ISO-8601 UTC with millisecond precision (`decided_at`)."""
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Gatekeeper:
+    """Decides and records the AI-training eligibility of uploads, event by event."""
+
+    def __init__(
+        self,
+        source: ObjectSource,
+        store: FlagsStore,
+        policy_provider: PolicyProvider,
+        *,
+        limits: Limits = DEFAULT_LIMITS,
+        today: Callable[[], dt.date] = decision_date,
+        clock: Callable[[], str] = utc_timestamp,
+    ) -> None:
+        self._source = source
+        self._store = store
+        self._policies = policy_provider
+        self._limits = limits
+        self._today = today
+        self._clock = clock
+
+    def policy(self) -> Policy:
+        """The policy decisions are made under; raises `PolicyError` if invalid."""
+        return self._policies.policy()
+
+    def handle(self, event: ObjectEvent) -> Result:
+        policy = self.policy()
+        if event.kind == "removed":
+            return self._revoke(event, policy)
+        return self._decide(event, policy)
+
+    def _decide(self, event: ObjectEvent, policy: Policy) -> Result:
+        try:
+            stored = self._source.open(event)
+        except ObjectSuperseded as exc:
+            return Result(Outcome.SUPERSEDED, event, detail=f"object gone or changed since the event: {exc}")
+        try:
+            extraction = tags.extract(stored.body, limits=self._limits)
+        finally:
+            if stored.body is not None:
+                stored.body.close()
+        inputs = DecisionInputs(metadata=PlatformMetadata.from_user_metadata(stored.metadata), extraction=extraction)
+        verdict = decide(inputs, policy, self._today())
+        row = VerdictRow(
+            bucket=event.bucket,
+            key=event.key,
+            version_id=stored.version_id,
+            etag=stored.etag,
+            size=stored.size,
+            sequencer=event.sequencer,
+            inputs=inputs,
+            verdict=verdict,
+            decided_at=self._clock(),
+        )
+        stats = getattr(stored.body, "stats", None)
+        written = self._store.put_verdict(row)
+        return Result(
+            Outcome.DECIDED if written else Outcome.SUPERSEDED,
+            event,
+            detail="" if written else "the table holds this or a newer event",
+            verdict=verdict,
+            inputs=inputs,
+            bytes_fetched=getattr(stats, "bytes_fetched", None),
+            requests=getattr(stats, "requests", None),
+        )
+
+    def _revoke(self, event: ObjectEvent, policy: Policy) -> Result:
+        if not event.sequencer:
+            return Result(Outcome.IGNORED, event, detail="a removal without a sequencer cannot be ordered")
+        if self._store.revoke(event, policy_id=policy.policy_id, decided_at=self._clock()):
+            return Result(Outcome.REVOKED, event)
+        return Result(Outcome.SUPERSEDED, event, detail="the table holds this or a newer event, or another version")
