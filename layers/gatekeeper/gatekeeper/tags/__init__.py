@@ -1,0 +1,171 @@
+"""Reading rights and AI-use signals from audio: one door, one module per format family.
+
+`extract(fileobj)` identifies the container from its content (mutagen's scoring,
+never a file name), reads its tags through a size-bounded view of the file, and
+returns an `Extraction`. It never raises because of the content: a file that is
+not audio, a tag that does not parse or a bound exceeded gives
+`Extraction(unreadable=<detail>)` (fail closed). Only a
+`gatekeeper.errors.SourceReadError` anywhere in an exception chain propagates,
+since it means reading the object failed, not the file.
+
+Format families: `tags.id3` (ID3v2/ID3v1), `tags.vorbis` (Vorbis comments),
+`tags.mp4` (MP4 atoms and uuid boxes), `tags.ape` (APEv2), `tags.asf` (ASF),
+`tags.iff` (WAV/AIFF chunks); shared rules in `tags.collect`.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import BinaryIO
+
+from mutagen import FileType
+from mutagen._vorbis import VComment
+from mutagen.aac import AAC
+from mutagen.ac3 import AC3
+from mutagen.aiff import AIFF
+from mutagen.apev2 import APEv2
+from mutagen.asf import ASF, ASFTags
+from mutagen.dsdiff import DSDIFF
+from mutagen.dsf import DSF
+from mutagen.flac import FLAC
+from mutagen.id3 import ID3
+from mutagen.monkeysaudio import MonkeysAudio
+from mutagen.mp3 import MP3
+from mutagen.mp4 import MP4, MP4Tags
+from mutagen.musepack import Musepack
+from mutagen.oggflac import OggFLAC
+from mutagen.oggopus import OggOpus
+from mutagen.oggspeex import OggSpeex
+from mutagen.oggtheora import OggTheora
+from mutagen.oggvorbis import OggVorbis
+from mutagen.optimfrog import OptimFROG
+from mutagen.smf import SMF
+from mutagen.tak import TAK
+from mutagen.trueaudio import TrueAudio
+from mutagen.wave import WAVE
+from mutagen.wavpack import WavPack
+
+from gatekeeper.errors import SourceReadError, caused_by
+from gatekeeper.models import Extraction
+from gatekeeper.tags.ape import read_apev2, read_trailing_apev2
+from gatekeeper.tags.asf import read_asf
+from gatekeeper.tags.collect import Collector
+from gatekeeper.tags.id3 import read_id3, read_prepended_id3
+from gatekeeper.tags.iff import read_aiff_chunks, read_wav_chunks
+from gatekeeper.tags.limits import Limits, Unreadable
+from gatekeeper.tags.mp4 import read_mp4, read_mp4_boxes
+from gatekeeper.tags.source import BoundedSource
+from gatekeeper.tags.vorbis import read_flac_c2pa, read_vorbis
+
+__all__ = ["FORMAT_NAMES", "extract"]
+
+#: Every audio container mutagen reads -> the short name reported as `format`.
+FORMAT_NAMES: dict[type[FileType], str] = {
+    MP3: "mp3",
+    FLAC: "flac",
+    OggVorbis: "ogg_vorbis",
+    OggOpus: "opus",
+    OggFLAC: "ogg_flac",
+    OggSpeex: "ogg_speex",
+    OggTheora: "ogg_theora",
+    MP4: "mp4",
+    WAVE: "wav",
+    AIFF: "aiff",
+    ASF: "asf",
+    MonkeysAudio: "ape",
+    WavPack: "wavpack",
+    Musepack: "musepack",
+    TAK: "tak",
+    OptimFROG: "optimfrog",
+    DSF: "dsf",
+    DSDIFF: "dsdiff",
+    AAC: "aac",
+    AC3: "ac3",
+    TrueAudio: "trueaudio",
+    SMF: "smf",
+}
+_KINDS = list(FORMAT_NAMES)
+UNIDENTIFIED = "format"
+TRUNCATED = "truncated"
+#: mutagen modules whose errors name a tag block rather than the container.
+_TAG_BLOCK_DETAILS = {"id3": "id3", "apev2": "apev2", "_vorbis": "vorbis_comment"}
+
+
+def extract(fileobj: BinaryIO, *, limits: Limits | None = None) -> Extraction:
+    """Rights and signals of the audio in a seekable binary file object (see the module doc)."""
+    limits = limits or Limits.from_env()
+    extraction = Extraction()
+    try:
+        source = BoundedSource(fileobj, limits)
+        kind = _identify(source)
+        if kind is None:
+            return Extraction(unreadable=UNIDENTIFIED)
+        extraction.format = FORMAT_NAMES[kind]
+        source.seek(0)
+        _read(kind(source), source, Collector(extraction, limits))
+    except Exception as exc:  # noqa: BLE001 - fail closed on anything the content causes
+        failure = caused_by(exc, SourceReadError)
+        if failure is not None:
+            raise failure
+        return Extraction(format=extraction.format, unreadable=_detail(exc, extraction.format))
+    return extraction
+
+
+def _identify(source: BoundedSource) -> type[FileType] | None:
+    """The container kind from content alone, by mutagen's scores (ties by name, as `mutagen.File`).
+
+    Untagged MPEG audio and ADTS streams, and MIDI files, score 0 in mutagen unless
+    a file name helps: a frame sync at offset 0 picks MP3 or AAC, `MThd` picks SMF
+    (their loaders verify the rest).
+    """
+    header = source.read_at(0, 128)
+    best = max(_KINDS, key=lambda kind: (kind.score("", source, header), kind.__name__))
+    if best.score("", source, header) > 0:
+        return best
+    if header.startswith(b"MThd"):
+        return SMF
+    if len(header) < 2 or header[0] != 0xFF or header[1] & 0xE0 != 0xE0:
+        return None
+    return AAC if header[1] & 0xF6 == 0xF0 else MP3  # ADTS has layer bits 00
+
+
+def _read(audio: FileType, source: BoundedSource, collector: Collector) -> None:
+    """The container's own tags, then what sits beside them in that format."""
+    tags = audio.tags
+    if isinstance(tags, ID3):
+        read_id3(tags, collector)
+    elif isinstance(tags, VComment):
+        read_vorbis(tags, collector)
+    elif isinstance(tags, MP4Tags):
+        read_mp4(tags, collector)
+    elif isinstance(tags, APEv2):
+        read_apev2(tags, collector)
+    elif isinstance(tags, ASFTags):
+        read_asf(tags, collector)
+    fmt = collector.extraction.format
+    if fmt == "flac":
+        read_prepended_id3(source, collector)
+        read_flac_c2pa(audio, collector)
+    elif fmt == "aac":
+        read_prepended_id3(source, collector)
+    elif fmt in ("mp3", "trueaudio"):
+        read_trailing_apev2(source, collector)
+    elif fmt == "mp4":
+        read_mp4_boxes(source, collector)
+    elif fmt == "wav":
+        read_wav_chunks(source, collector)
+    elif fmt == "aiff":
+        read_aiff_chunks(source, collector)
+
+
+def _detail(exc: BaseException, fmt: str | None) -> str:
+    """The `UNREADABLE:<detail>` of a failure: a bound or structure name, a tag block, or the container."""
+    bound = caused_by(exc, Unreadable)
+    if isinstance(bound, Unreadable):
+        return bound.detail
+    module = type(exc).__module__.split(".")
+    if module[0] == "mutagen" and len(module) > 1 and module[1] in _TAG_BLOCK_DETAILS:
+        return _TAG_BLOCK_DETAILS[module[1]]
+    if isinstance(exc, (EOFError, struct.error)):
+        return TRUNCATED
+    return fmt or UNIDENTIFIED
