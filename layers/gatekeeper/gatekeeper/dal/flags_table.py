@@ -29,7 +29,9 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 # A write for a sequenced event: the key has no row, or a row no event ordered, or an older one.
-_NEWER = "attribute_not_exists(object_uri) OR attribute_not_exists(sequencer_order) OR sequencer_order < :order"
+_NEWER = (
+    "attribute_not_exists(object_uri) OR attribute_not_exists(sequencer_order) OR sequencer_order < :sequencer_order"
+)
 
 
 def sequencer_order(sequencer: str) -> str:
@@ -124,7 +126,7 @@ class FlagsTable:
         """
         if row.sequencer is None:
             return self._put_unsequenced(row)
-        return self._put(verdict_item(row), _NEWER, {":order": sequencer_order(row.sequencer)})
+        return self._put(verdict_item(row), _NEWER, {":sequencer_order": sequencer_order(row.sequencer)})
 
     def replace_verdict(self, row: VerdictRow) -> bool:
         """Rewrite the verdict of a row still at `row.sequencer` (re-decision, same upload).
@@ -137,8 +139,8 @@ class FlagsTable:
         if row.sequencer is None:
             conditions.append("attribute_not_exists(sequencer_order)")
         else:
-            conditions.append("sequencer_order = :order")
-            values[":order"] = sequencer_order(row.sequencer)
+            conditions.append("sequencer_order = :sequencer_order")
+            values[":sequencer_order"] = sequencer_order(row.sequencer)
         for name in ("version_id", "etag"):
             value = getattr(row, name)
             if value is None:
@@ -193,37 +195,30 @@ class FlagsTable:
         """
         if not event.sequencer:
             raise ValueError(f"removal of {event.object_uri} without a sequencer cannot be ordered")
-        names = {"#status": "status", "#key": "key"}
-        values: dict[str, Any] = {
-            ":deleted": STATUS_DELETED,
-            ":ineligible": {purpose: False for purpose in PURPOSES},
-            ":reasons": {purpose: [DELETED] for purpose in PURPOSES},
-            ":sequencer": event.sequencer,
-            ":order": sequencer_order(event.sequencer),
-            ":decided_at": decided_at,
-            ":policy_id": policy_id,
-            ":bucket": event.bucket,
-            ":key": event.key,
+        updates: dict[str, Any] = {
+            "status": STATUS_DELETED,
+            "eligible": {purpose: False for purpose in PURPOSES},
+            "reasons": {purpose: [DELETED] for purpose in PURPOSES},
+            "sequencer": event.sequencer,
+            "sequencer_order": sequencer_order(event.sequencer),
+            "decided_at": decided_at,
+            "policy_id": policy_id,
+            "bucket": event.bucket,
+            "key": event.key,
         }
-        assignments = [
-            "#status = :deleted",
-            "eligible = :ineligible",
-            "reasons = :reasons",
-            "sequencer = :sequencer",
-            "sequencer_order = :order",
-            "decided_at = :decided_at",
-            "policy_id = :policy_id",
-            "bucket = :bucket",
-            "#key = :key",
-        ]
+        # Attribute names such as `status`, `key`, `bucket` are DynamoDB reserved words.
+        names = {f"#{name}": name for name in updates}
+        values = {f":{name}": value for name, value in updates.items()}
+        assignments = [f"#{name} = :{name}" for name in updates]
         condition = _NEWER
         if event.version_id and not event.delete_marker:
             # Permanent removal of one version: only the version the row describes counts.
+            names["#version_id"] = "version_id"
             values[":version_id"] = event.version_id
-            assignments.append("version_id = if_not_exists(version_id, :version_id)")
+            assignments.append("#version_id = if_not_exists(#version_id, :version_id)")
             condition = (
-                "attribute_not_exists(object_uri) OR (version_id = :version_id AND "
-                "(attribute_not_exists(sequencer_order) OR sequencer_order < :order))"
+                "attribute_not_exists(object_uri) OR (#version_id = :version_id AND "
+                "(attribute_not_exists(sequencer_order) OR sequencer_order < :sequencer_order))"
             )
         try:
             self._client.update_item(

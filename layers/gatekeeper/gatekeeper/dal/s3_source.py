@@ -173,6 +173,11 @@ class RangedObjectReader(io.RawIOBase):
 
     # ------------------------------------------------------------ cache
 
+    @property
+    def cached_bytes(self) -> int:
+        """Bytes held in the cache now (bounded by the plan's `max_cache_bytes`)."""
+        return self._cached_bytes
+
     def _remember(self, start: int, data: bytes) -> None:
         if not data:
             return
