@@ -53,9 +53,9 @@ def signals_from_xmp(packet: bytes, limits: Limits) -> list[str]:
     """
     if len(packet) > limits.max_xmp_bytes:
         raise Unreadable(_WHAT, f"xmp: packet of {len(packet)} bytes exceeds max_xmp_bytes={limits.max_xmp_bytes}")
-    text = _decode(packet)
-    if not text:
+    if not packet.strip(b" \t\r\n\0"):
         return []
+    text = _decode(packet)
     signals: list[str] = []
     for element in _bounded_elements(text.encode("utf-8"), limits):
         for name, value in _property_values(element):
@@ -78,7 +78,7 @@ def _decode(packet: bytes) -> str:
             packet, chosen = packet[len(bom) :], encoding
             break
     else:
-        chosen = "utf-16-le" if packet[1:2] == b"\0" else "utf-16-be" if packet[:1] == b"\0" else "utf-8"
+        chosen = {b"<\0": "utf-16-le", b"\0<": "utf-16-be"}.get(packet[:2], "utf-8")
     try:
         text = packet.decode(chosen)
     except UnicodeDecodeError as exc:
