@@ -1,0 +1,1 @@
+"""Benchmarks of the upload gatekeeper (issue 6): `python -m bench`."""

@@ -1,0 +1,146 @@
+"""`python -m bench` (`make bench`): measure the gatekeeper, print a table, write JSON.
+
+Set `BENCH_QUICK=1` for the smoke run: 1 MiB files only, an 8 MiB memory run in
+place of 1 GiB, fewer repeats. `--output` chooses the JSON file
+(default `bench/results/latest.json`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from gatekeeper.dal.clients import LAMBDA_CLIENT_CONFIG
+from gatekeeper.dal.policy_source import PolicySource
+from gatekeeper.logic.decision import decision_date
+from gatekeeper.logic.policy import DEFAULT_POLICY_PATH, load_policy_file
+
+from bench import imports
+from bench.corpus import GIB, GIB_LAYOUT, LAYOUTS, MIB, Layout, Upload, generate
+from bench.decisions import BUCKET, DecisionBench, upload
+from bench.motoserver import moto_endpoint
+from bench.report import comparison_document, cost_document, machine, ratio, render, targets
+from bench.throughput import decision_throughput
+
+DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "latest.json"
+
+#: The upload service's metadata on every benchmark object.
+PLATFORM_METADATA = {"uploader-id": "bench-uploader", "terms-version": "2025-05-14", "genai-opt-in": "true"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    quick: bool
+    sizes: tuple[int, ...]  # per-decision comparison sizes
+    memory_sizes: tuple[int, int]  # gatekeeper-only memory run: small, large
+    repeats: int  # timed runs per measurement (medians)
+    import_repeats: int
+    decision_inputs: int
+    decision_rounds: int
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        if env.get("BENCH_QUICK", "").strip() not in ("", "0"):
+            return cls(True, (MIB,), (MIB, 8 * MIB), 2, 2, 2_000, 2)
+        return cls(False, (MIB, 50 * MIB), (MIB, GIB), 5, 11, 20_000, 5)
+
+
+def run(settings: Settings) -> dict[str, Any]:
+    """Every measurement of issue 6, as one JSON-ready document."""
+    on = decision_date()
+    policy = load_policy_file(DEFAULT_POLICY_PATH)
+    document: dict[str, Any] = {
+        "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "quick": settings.quick,
+        "machine": machine(),
+        "settings": settings.__dict__,
+        "decision_date": on.isoformat(),
+        "policy_id": policy.policy_id,
+    }
+    throughput = decision_throughput(policy, on, inputs=settings.decision_inputs, rounds=settings.decision_rounds)
+    document["throughput"] = throughput.__dict__
+    document["cold_import"] = cold_import(settings.import_repeats)
+    with moto_endpoint() as endpoint, tempfile.TemporaryDirectory(prefix="gatekeeper-bench-") as scratch:
+        client = emulator_client(endpoint)
+        client.create_bucket(Bucket=BUCKET)
+        bench = DecisionBench(client, PolicySource(str(DEFAULT_POLICY_PATH)), repeats=settings.repeats)
+        directory = Path(scratch)
+        document["decisions"] = [
+            comparison_document(_with_upload(client, layout, size, directory, bench.compare))
+            for size in settings.sizes
+            for layout in LAYOUTS
+        ]
+        document["memory"] = memory_run(client, bench, settings.memory_sizes, directory)
+    document["targets"] = targets(document)
+    return document
+
+
+def emulator_client(endpoint: str) -> Any:
+    """An S3 client configured as the Lambda's, bound to the emulator with inert credentials."""
+    session = boto3.session.Session(aws_access_key_id="bench", aws_secret_access_key="bench", region_name="us-east-1")
+    return session.client("s3", endpoint_url=endpoint, config=LAMBDA_CLIENT_CONFIG)
+
+
+def _with_upload(client: Any, layout: Layout, size: int, directory: Path, measure: Any) -> Any:
+    """Generate and upload one file, measure it, then delete it everywhere."""
+    item: Upload = generate(layout, size, directory)
+    try:
+        event = upload(client, item, PLATFORM_METADATA)
+        return measure(item, event)
+    finally:
+        client.delete_object(Bucket=BUCKET, Key=item.key)
+        item.path.unlink()
+
+
+def memory_run(client: Any, bench: DecisionBench, sizes: tuple[int, int], directory: Path) -> dict[str, Any]:
+    """The gatekeeper alone on a small and a large object of the same layout."""
+    runs = []
+    for size in sizes:
+        cost = _with_upload(client, GIB_LAYOUT, size, directory, lambda _item, event: bench.measure(bench.gatekeeper, event))
+        runs.append({"size": size, **cost_document(cost)})
+    small, large = runs
+    return {
+        "layout": GIB_LAYOUT.name,
+        "runs": runs,
+        "growth": ratio(large["peak_memory_bytes"], small["peak_memory_bytes"]) or 0.0,
+    }
+
+
+def cold_import(repeats: int) -> dict[str, Any]:
+    samples = imports.cold_imports(repeats)
+    medians = imports.medians(samples)
+    boto3_seconds = medians[imports.BOTO3.name]
+    return {
+        "repeats": repeats,
+        "medians": medians,
+        "samples": samples,
+        "ratio": medians[imports.HANDLER.name] / boto3_seconds,
+        "ratio_traced": medians[imports.HANDLER_TRACED.name] / boto3_seconds,
+        "profile": imports.import_profile(imports.HANDLER),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="where to write the JSON results")
+    args = parser.parse_args(argv)
+    document = run(Settings.from_env())
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    print(render(document))
+    print(f"\nJSON: {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,102 @@
+"""Cold import time of the Lambda handler module against `import boto3` alone.
+
+Each sample is a fresh interpreter that times one import with `perf_counter` and
+prints the seconds (interpreter start-up excluded; byte-code caches warm, as on a
+Lambda image). Samples of the candidates alternate so machine noise hits them
+alike; medians are reported. The handler is imported as Lambda does it: its
+directory on `sys.path`, module `app`, with the environment the template sets.
+Tracing on and off are measured separately: Powertools' Tracer loads the X-Ray SDK
+only when tracing is on.
+
+`import_profile` runs `python -X importtime` once and sums the self time of each
+top-level package, to say where an import's time goes.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HANDLER_DIR = ROOT / "functions" / "gatekeeper"
+DEFAULT_POLICY = ROOT / "layers" / "gatekeeper" / "gatekeeper" / "data" / "default-policy.json"
+
+_TIMED_IMPORT = "import sys, time; sys.path.insert(0, {path!r}); t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    name: str
+    module: str
+    path: str  # put first on sys.path
+    tracing: bool = False
+
+
+BOTO3 = Candidate("import boto3", "boto3", str(ROOT))
+HANDLER = Candidate("handler (tracing off)", "app", str(HANDLER_DIR))
+HANDLER_TRACED = Candidate("handler (tracing on)", "app", str(HANDLER_DIR), tracing=True)
+CANDIDATES = (BOTO3, HANDLER, HANDLER_TRACED)
+
+
+def lambda_environment(*, tracing: bool) -> dict[str, str]:
+    """The variables template.yaml gives the function, pointed at nothing real."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "AWS_DEFAULT_REGION": env.get("AWS_DEFAULT_REGION", "us-east-1"),
+            "POWERTOOLS_SERVICE_NAME": "gatekeeper",
+            "POWERTOOLS_METRICS_NAMESPACE": "UploadGatekeeper",
+            "POWERTOOLS_TRACE_DISABLED": "false" if tracing else "true",
+            "FLAGS_TABLE_NAME": "gatekeeper-bench-flags",
+            "POLICY_URI": str(DEFAULT_POLICY),
+        }
+    )
+    return env
+
+
+def _run(candidate: Candidate, *flags: str) -> subprocess.CompletedProcess[str]:
+    code = _TIMED_IMPORT.format(path=candidate.path, module=candidate.module)
+    return subprocess.run(
+        [sys.executable, *flags, "-c", code],
+        env=lambda_environment(tracing=candidate.tracing),
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+
+
+def import_seconds(candidate: Candidate) -> float:
+    return float(_run(candidate).stdout.strip().splitlines()[-1])
+
+
+def cold_imports(repeats: int) -> dict[str, list[float]]:
+    """`repeats` alternating samples of every candidate (after one warm-up each)."""
+    samples: dict[str, list[float]] = {c.name: [] for c in CANDIDATES}
+    for candidate in CANDIDATES:
+        import_seconds(candidate)  # byte-code caches and page cache warm
+    for _ in range(repeats):
+        for candidate in CANDIDATES:
+            samples[candidate.name].append(import_seconds(candidate))
+    return samples
+
+
+def medians(samples: dict[str, list[float]]) -> dict[str, float]:
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def import_profile(candidate: Candidate, top: int = 8) -> list[tuple[str, float]]:
+    """Self time per top-level package of one import, largest first (seconds)."""
+    stderr = _run(candidate, "-X", "importtime").stderr
+    totals: defaultdict[str, float] = defaultdict(float)
+    for line in stderr.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        self_us, _, name = (part.strip() for part in line[len("import time:") :].split("|"))
+        totals[name.split(".")[0]] += int(self_us) / 1e6
+    return sorted(totals.items(), key=lambda item: item[1], reverse=True)[:top]
