@@ -1,0 +1,264 @@
+"""The resources of the translated template: hardened, wired together, observable."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from gatekeeper.models import PURPOSES
+from tests.template.cfn import Stack, function_environment
+
+#: Metrics the code emits (cross-team contract), by the dimensions besides `service`.
+CONTRACT_METRICS = {
+    ("Verdicts", ("outcome", "purpose")),
+    *((name, ()) for name in ("Decided", "Revoked", "Superseded", "Unreadable", "RecordFailures", "PolicyInvalid")),
+}
+#: Longest region names in use; a bucket name may not exceed 63 characters.
+LONG_REGIONS = ("ap-southeast-5", "ap-northeast-3", "us-gov-west-1", "eu-central-2")
+BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+
+
+# ---------------------------------------------------------------- bucket
+
+
+def test_upload_bucket_is_private_encrypted_versioned_and_owner_enforced(stack: Stack) -> None:
+    bucket = stack.properties("UploadBucket")
+    assert bucket["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert bucket["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    (rule,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in {"AES256", "aws:kms"}
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+
+
+def test_upload_bucket_notifies_the_queue_of_creations_and_removals(translated: dict[str, Any], stack: Stack) -> None:
+    # Given the bucket's notification configuration
+    notifications = stack.properties("UploadBucket")["NotificationConfiguration"]
+    # Then every creation and removal goes to the upload queue, nothing elsewhere
+    assert set(notifications) == {"QueueConfigurations"}
+    assert {(n["Event"], n["Queue"]) for n in notifications["QueueConfigurations"]} == {
+        ("s3:ObjectCreated:*", "${UploadQueue.Arn}"),
+        ("s3:ObjectRemoved:*", "${UploadQueue.Arn}"),
+    }
+    # And the bucket waits for the queue policy S3 checks when it stores them
+    assert translated["Resources"]["UploadBucket"]["DependsOn"] == "UploadQueuePolicy"
+
+
+@pytest.mark.parametrize("region", LONG_REGIONS)
+def test_upload_bucket_name_is_valid_in_every_region(translated: dict[str, Any], region: str) -> None:
+    # Given a stack in a region with a long name (the name is fixed before creation)
+    pseudo = {**Stack(translated).pseudo, "AWS::Region": region}
+    name = Stack(translated, pseudo=pseudo).properties("UploadBucket")["BucketName"]
+    # Then the name is a valid, lower-case bucket name of at most 63 characters
+    assert BUCKET_NAME.match(name), name
+    assert len(name) <= 63
+
+
+def test_stateful_resources_survive_stack_deletion(translated: dict[str, Any]) -> None:
+    for logical_id in ("UploadBucket", "FlagsTable"):
+        resource = translated["Resources"][logical_id]
+        assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain"
+
+
+# ---------------------------------------------------------------- queue
+
+
+def test_queues_are_encrypted_and_failures_move_to_the_dead_letter_queue(translated: dict[str, Any]) -> None:
+    # Given a stack with a non-default redrive limit
+    stack = Stack(translated, {"MaxReceiveCount": "7"})
+    queue, dlq = stack.properties("UploadQueue"), stack.properties("UploadDeadLetterQueue")
+    # Then both queues are encrypted and the upload queue redrives to the DLQ after 7 receives
+    assert queue["SqsManagedSseEnabled"] is True and dlq["SqsManagedSseEnabled"] is True
+    assert queue["RedrivePolicy"] == {"deadLetterTargetArn": "${UploadDeadLetterQueue.Arn}", "maxReceiveCount": "7"}
+    # And failed uploads are kept longer than live ones, for the operator to redrive
+    assert dlq["MessageRetentionPeriod"] > queue["MessageRetentionPeriod"]
+
+
+def test_visibility_timeout_is_at_least_six_function_timeouts_plus_the_batching_window(
+    translated: dict[str, Any],
+) -> None:
+    # Given every allowed function timeout and the largest allowed batching window
+    parameters = translated["Parameters"]
+    largest_window = int(parameters["MaxBatchingWindowSeconds"]["MaxValue"])
+    timeouts = [str(t) for t in parameters["FunctionTimeout"]["AllowedValues"]]
+    assert str(parameters["FunctionTimeout"]["Default"]) in timeouts
+    for timeout in timeouts:
+        # When the stack is made with that timeout
+        stack = Stack(translated, {"FunctionTimeout": timeout})
+        # Then the queue hides a message long enough for six attempts and the window
+        visibility = stack.properties("UploadQueue")["VisibilityTimeout"]
+        assert stack.properties("GatekeeperFunction")["Timeout"] == timeout
+        assert visibility >= 6 * int(timeout) + largest_window, (timeout, visibility)
+
+
+# ---------------------------------------------------------------- table
+
+
+@pytest.mark.parametrize("protection", ["true", "false"])
+def test_flags_table_matches_the_contract_and_is_protected(translated: dict[str, Any], protection: str) -> None:
+    table = Stack(translated, {"TableDeletionProtection": protection}).properties("FlagsTable")
+    assert table["KeySchema"] == [{"AttributeName": "object_uri", "KeyType": "HASH"}]
+    assert table["AttributeDefinitions"] == [{"AttributeName": "object_uri", "AttributeType": "S"}]
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["SSESpecification"] == {"SSEEnabled": True}
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert table["DeletionProtectionEnabled"] == protection
+
+
+# ---------------------------------------------------------------- function
+
+
+def test_function_runs_the_handler_on_python_313_with_the_layer(stack: Stack) -> None:
+    function = stack.properties("GatekeeperFunction")
+    assert function["Runtime"] == "python3.13"
+    assert function["Handler"] == "app.lambda_handler"
+    assert function["Architectures"] == ["arm64"]
+    assert function["Role"] == "${GatekeeperFunctionRole.Arn}"
+    (layer,) = function["Layers"]
+    assert stack.resources("AWS::Lambda::LayerVersion")[layer.strip("${}")]["Properties"]["CompatibleRuntimes"] == [
+        "python3.13"
+    ]
+    assert function["LoggingConfig"] == {"LogGroup": "${GatekeeperLogGroup}"}
+    assert stack.properties("GatekeeperLogGroup")["RetentionInDays"] == "30"
+
+
+def test_queue_feeds_the_function_with_per_message_failures(stack: Stack) -> None:
+    (mapping,) = stack.resources("AWS::Lambda::EventSourceMapping").values()
+    properties = mapping["Properties"]
+    assert properties["EventSourceArn"] == "${UploadQueue.Arn}"
+    assert properties["FunctionName"] == "${GatekeeperFunction}"
+    assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert (properties["BatchSize"], properties["MaximumBatchingWindowInSeconds"]) == ("10", "0")
+    assert "ScalingConfig" not in properties
+
+
+def test_reserved_concurrency_also_caps_the_sqs_poller(translated: dict[str, Any], stack: Stack) -> None:
+    # Given no reservation by default
+    assert "ReservedConcurrentExecutions" not in stack.properties("GatekeeperFunction")
+    # When a reservation is set
+    reserved = Stack(translated, {"ReservedConcurrency": "8"})
+    # Then the poller never invokes beyond it (throttled batches would drift to the DLQ)
+    (mapping,) = reserved.resources("AWS::Lambda::EventSourceMapping").values()
+    assert reserved.properties("GatekeeperFunction")["ReservedConcurrentExecutions"] == "8"
+    assert mapping["Properties"]["ScalingConfig"] == {"MaximumConcurrency": "8"}
+
+
+@pytest.mark.parametrize(
+    ("mode", "lambda_mode", "trace_disabled"),
+    [("Active", "Active", "false"), ("PassThrough", "PassThrough", "true"), ("Disabled", "PassThrough", "true")],
+)
+def test_tracing_mode_sets_lambda_and_powertools_alike(
+    translated: dict[str, Any], mode: str, lambda_mode: str, trace_disabled: str
+) -> None:
+    stack = Stack(translated, {"TracingMode": mode})
+    assert stack.properties("GatekeeperFunction")["TracingConfig"] == {"Mode": lambda_mode}
+    assert function_environment(stack)["POWERTOOLS_TRACE_DISABLED"] == trace_disabled
+
+
+def test_function_environment_follows_the_contracts(translated: dict[str, Any]) -> None:
+    # Given non-default log level and policy TTL
+    stack = Stack(translated, {"LogLevel": "DEBUG", "PolicyTtlSeconds": "60"})
+    # Then the function gets exactly the contract's variables
+    assert function_environment(stack) == {
+        "FLAGS_TABLE_NAME": "${FlagsTable}",
+        "POLICY_URI": "/opt/python/gatekeeper/data/default-policy.json",
+        "GATEKEEPER_POLICY_TTL_SECONDS": "60",
+        "POWERTOOLS_SERVICE_NAME": "gatekeeper",
+        "POWERTOOLS_METRICS_NAMESPACE": "UploadGatekeeper",
+        "POWERTOOLS_LOG_LEVEL": "DEBUG",
+        "POWERTOOLS_TRACE_DISABLED": "false",
+    }
+
+
+# ---------------------------------------------------------------- observability
+
+
+def _alarms(stack: Stack) -> dict[tuple[str, str], dict[str, Any]]:
+    return {
+        (alarm["Properties"]["Namespace"], alarm["Properties"]["MetricName"]): alarm["Properties"]
+        for alarm in stack.resources("AWS::CloudWatch::Alarm").values()
+    }
+
+
+@pytest.mark.parametrize(
+    ("metric", "dimension"),
+    [
+        (("AWS/SQS", "ApproximateNumberOfMessagesVisible"), {"QueueName": "${UploadDeadLetterQueue.QueueName}"}),
+        (("AWS/SQS", "ApproximateAgeOfOldestMessage"), {"QueueName": "${UploadQueue.QueueName}"}),
+        (("AWS/Lambda", "Errors"), {"FunctionName": "${GatekeeperFunction}"}),
+        (("AWS/Lambda", "Throttles"), {"FunctionName": "${GatekeeperFunction}"}),
+        (("UploadGatekeeper", "PolicyInvalid"), {"service": "gatekeeper"}),
+    ],
+)
+def test_alarms_watch_the_failure_paths_and_notify_the_topic(
+    stack: Stack, metric: tuple[str, str], dimension: dict[str, str]
+) -> None:
+    alarm = _alarms(stack)[metric]
+    assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == dimension
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    assert alarm["AlarmActions"] == ["${AlarmTopic}"]
+
+
+def test_alarm_email_is_subscribed_only_when_given(translated: dict[str, Any], stack: Stack) -> None:
+    assert not stack.resources("AWS::SNS::Subscription")
+    with_email = Stack(translated, {"AlarmEmail": "oncall@example.com"})
+    (subscription,) = with_email.resources("AWS::SNS::Subscription").values()
+    assert subscription["Properties"]["Endpoint"] == "oncall@example.com"
+
+
+def _dashboard_metrics(stack: Stack) -> list[list[Any]]:
+    body = json.loads(stack.properties("Dashboard")["DashboardBody"])
+    return [metric for widget in body["widgets"] for metric in widget["properties"]["metrics"]]
+
+
+def test_dashboard_shows_every_contract_metric_as_the_code_emits_it(stack: Stack) -> None:
+    # Given the dashboard's metrics in the service's namespace
+    env = function_environment(stack)
+    ours = [m for m in _dashboard_metrics(stack) if m[0] == env["POWERTOOLS_METRICS_NAMESPACE"]]
+    shown = set()
+    for namespace, name, *dimensions in ours:
+        pairs = dict(zip(dimensions[::2], dimensions[1::2], strict=True))
+        # Then each carries the service dimension the function's Powertools adds
+        assert pairs.pop("service") == env["POWERTOOLS_SERVICE_NAME"]
+        shown.add((name, tuple(sorted(pairs))))
+        if name == "Verdicts":
+            shown.add(("verdict", (pairs["purpose"], pairs["outcome"])))
+    # And every contract metric is there, and verdicts for every purpose and outcome
+    assert {s for s in shown if s[0] != "verdict"} == CONTRACT_METRICS
+    assert {s[1] for s in shown if s[0] == "verdict"} == {
+        (purpose, outcome) for purpose in PURPOSES for outcome in ("eligible", "ineligible")
+    }
+
+
+def test_dashboard_shows_function_and_queue_health(stack: Stack) -> None:
+    shown = {(m[0], m[1], m[3]) for m in _dashboard_metrics(stack) if m[0].startswith("AWS/")}
+    function = "${GatekeeperFunction}"
+    queue, dlq = "${UploadQueue.QueueName}", "${UploadDeadLetterQueue.QueueName}"
+    assert {
+        ("AWS/Lambda", "Errors", function),
+        ("AWS/Lambda", "Throttles", function),
+        ("AWS/Lambda", "Duration", function),
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible", queue),
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible", dlq),
+        ("AWS/SQS", "ApproximateAgeOfOldestMessage", queue),
+    } <= shown
+    durations = {m[-1]["stat"] for m in _dashboard_metrics(stack) if m[1] == "Duration"}
+    assert {"p50", "p99"} <= durations
+
+
+def test_outputs_name_what_operators_and_consumers_need(translated: dict[str, Any]) -> None:
+    assert {
+        "UploadBucketName",
+        "FlagsTableName",
+        "FlagsTableArn",
+        "UploadQueueUrl",
+        "DeadLetterQueueUrl",
+        "GatekeeperFunctionArn",
+    } <= set(translated["Outputs"])
