@@ -53,7 +53,9 @@ def policy_with(**changes: Any) -> Policy:
     """SPEC's policy terms with one carve-out `c` (given fields) after Acme's."""
     doc = {
         "policy_id": "test",
-        "terms": [{"version": "2025-05-14", "effective": "2025-05-14", "grants": [AI_TRAINING], "opt_in": [GENAI_TRAINING]}],  # fmt: skip
+        "terms": [
+            {"version": "2025-05-14", "effective": "2025-05-14", "grants": [AI_TRAINING], "opt_in": [GENAI_TRAINING]}
+        ],
         "carve_outs": [
             {"id": "acme-records", "match": {"labels": ["Acme Records"], "partners": ["acme-feed"]}},
             {"id": "c", **changes},
@@ -268,7 +270,10 @@ def test_opt_out_false_is_no_opt_out() -> None:
 def test_terms_not_accepted(meta: dict[str, str]) -> None:
     # Given no (or an empty) terms-version, Then TERMS_NOT_ACCEPTED.
     result = verdict(meta)
-    assert result.reasons == {AI_TRAINING: ["TERMS_NOT_ACCEPTED"], GENAI_TRAINING: ["TERMS_NOT_ACCEPTED", "OPT_IN_REQUIRED"]}  # fmt: skip
+    assert result.reasons == {
+        AI_TRAINING: ["TERMS_NOT_ACCEPTED"],
+        GENAI_TRAINING: ["TERMS_NOT_ACCEPTED", "OPT_IN_REQUIRED"],
+    }
     assert result.accepted_terms_version is None
 
 
@@ -282,7 +287,10 @@ def test_unknown_terms_version() -> None:
 def test_accepted_version_is_compared_case_insensitively() -> None:
     # Given a policy with version `v2` and metadata ` V2 `, Then A is found.
     policy = parse_policy(
-        {"policy_id": "p", "terms": [{"version": "v2", "effective": "2024-01-01", "grants": [AI_TRAINING, GENAI_TRAINING]}]}  # fmt: skip
+        {
+            "policy_id": "p",
+            "terms": [{"version": "v2", "effective": "2024-01-01", "grants": [AI_TRAINING, GENAI_TRAINING]}],
+        }
     )
     result = verdict({"terms-version": " V2 "}, policy=policy)
     assert result.reasons == {AI_TRAINING: ["GRANTED_BY_TERMS:v2"], GENAI_TRAINING: ["GRANTED_BY_TERMS:v2"]}
@@ -307,9 +315,7 @@ def test_no_terms_in_force_before_the_first_effective_date() -> None:
         (dt.date(2025, 5, 14), "2025-05-14", {AI_TRAINING: True, GENAI_TRAINING: False}),
     ],
 )
-def test_terms_in_force_on_the_decision_date_decide(
-    on: dt.date, terms_version: str, eligible: dict[str, bool]
-) -> None:
+def test_terms_in_force_on_the_decision_date_decide(on: dt.date, terms_version: str, eligible: dict[str, bool]) -> None:
     # Given accepted 2024-02-12 without opt-in, When decided on dates across the terms history
     result = verdict({"terms-version": "2024-02-12"}, on=on)
     # Then T is the terms in force that day, and it decides
@@ -340,7 +346,10 @@ def test_opt_in_required_by_accepted_terms_alone() -> None:
 def test_genai_opt_in_does_not_satisfy_an_opt_in_to_ai_training() -> None:
     # Given terms offering ai_training only by opt-in, Then genai-opt-in does not count for it (fail closed).
     policy = parse_policy(
-        {"policy_id": "p", "terms": [{"version": "v", "effective": "2024-01-01", "opt_in": [AI_TRAINING, GENAI_TRAINING]}]}  # fmt: skip
+        {
+            "policy_id": "p",
+            "terms": [{"version": "v", "effective": "2024-01-01", "opt_in": [AI_TRAINING, GENAI_TRAINING]}],
+        }
     )
     result = verdict({"terms-version": "v", "genai-opt-in": "true"}, policy=policy)
     assert result.reasons == {AI_TRAINING: ["OPT_IN_REQUIRED"], GENAI_TRAINING: ["GRANTED_BY_TERMS:v"]}

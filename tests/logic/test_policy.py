@@ -126,7 +126,7 @@ def _delete(path: str) -> Callable[[dict[str, Any]], None]:
 
 def _versions(*versions: str) -> Callable[[dict[str, Any]], None]:
     def change(doc: dict[str, Any]) -> None:
-        for terms, version in zip(doc["terms"], versions):
+        for terms, version in zip(doc["terms"], versions, strict=False):
             terms["version"] = version
 
     return change
@@ -145,10 +145,26 @@ MATCH = "carve_outs[0].match"
 
 INVALID: list[tuple[str, Callable[[dict[str, Any]], object], str]] = [
     # unknown keys at every level
-    ("unknown top-level key", _set("comment", "x"), "comment: unknown key (expected one of: policy_id, terms, carve_outs)"),  # fmt: skip
-    ("unknown terms key", _set("terms[1].grant", []), "terms[1].grant: unknown key (expected one of: version, effective, grants, opt_in)"),  # fmt: skip
-    ("unknown carve-out key", _set("carve_outs[0].label", "x"), "carve_outs[0].label: unknown key (expected one of: id, rightsholder, purposes, match)"),  # fmt: skip
-    ("unknown match key", _set(f"{MATCH}.isrc", []), f"{MATCH}.isrc: unknown key (expected one of: partners, uploaders, labels, isrcs, isrc_registrants, upcs)"),  # fmt: skip
+    (
+        "unknown top-level key",
+        _set("comment", "x"),
+        "comment: unknown key (expected one of: policy_id, terms, carve_outs)",
+    ),
+    (
+        "unknown terms key",
+        _set("terms[1].grant", []),
+        "terms[1].grant: unknown key (expected one of: version, effective, grants, opt_in)",
+    ),
+    (
+        "unknown carve-out key",
+        _set("carve_outs[0].label", "x"),
+        "carve_outs[0].label: unknown key (expected one of: id, rightsholder, purposes, match)",
+    ),
+    (
+        "unknown match key",
+        _set(f"{MATCH}.isrc", []),
+        f"{MATCH}.isrc: unknown key (expected one of: partners, uploaders, labels, isrcs, isrc_registrants, upcs)",
+    ),
     # missing required fields
     ("missing policy_id", _delete("policy_id"), "policy_id: missing required field"),
     ("missing terms", _delete("terms"), "terms: missing required field"),
@@ -165,7 +181,11 @@ INVALID: list[tuple[str, Callable[[dict[str, Any]], object], str]] = [
     ("version a number", _set("terms[0].version", 2023), "terms[0].version: expected a string, got number"),
     ("grants a string", _set("terms[1].grants", "ai_training"), "terms[1].grants: expected an array, got string"),
     ("carve_outs null", _set("carve_outs", None), "carve_outs: expected an array, got null"),
-    ("rightsholder a list", _set("carve_outs[0].rightsholder", ["A"]), "carve_outs[0].rightsholder: expected a string, got array"),  # fmt: skip
+    (
+        "rightsholder a list",
+        _set("carve_outs[0].rightsholder", ["A"]),
+        "carve_outs[0].rightsholder: expected a string, got array",
+    ),
     ("match a list", _set(f"{MATCH}", []), f"{MATCH}: expected an object, got array"),
     ("upc a number", _set(f"{MATCH}.upcs[0]", 123456789012), f"{MATCH}.upcs[0]: expected a string, got number"),
     ("partner empty", _set(f"{MATCH}.partners[0]", " "), f"{MATCH}.partners[0]: empty partner id ' '"),
@@ -173,27 +193,87 @@ INVALID: list[tuple[str, Callable[[dict[str, Any]], object], str]] = [
     # dates
     ("impossible date", _set("terms[0].effective", "2024-02-30"), "terms[0].effective: bad date '2024-02-30'"),
     ("compact date", _set("terms[0].effective", "20240212"), "terms[0].effective: bad date '20240212'"),
-    ("date with time", _set("terms[0].effective", "2024-02-12T00:00"), "terms[0].effective: bad date '2024-02-12T00:00'"),  # fmt: skip
-    ("date a number", _set("terms[0].effective", 2024), "terms[0].effective: expected a date 'YYYY-MM-DD', got number"),  # fmt: skip
+    (
+        "date with time",
+        _set("terms[0].effective", "2024-02-12T00:00"),
+        "terms[0].effective: bad date '2024-02-12T00:00'",
+    ),
+    ("date a number", _set("terms[0].effective", 2024), "terms[0].effective: expected a date 'YYYY-MM-DD', got number"),
     # purposes
-    ("unknown grant", _set("terms[1].grants[1]", "ml_training"), "terms[1].grants[1]: unknown purpose 'ml_training' (expected one of: ai_training, genai_training)"),  # fmt: skip
-    ("unknown opt-in", _set("terms[2].opt_in", ["music"]), "terms[2].opt_in[0]: unknown purpose 'music' (expected one of: ai_training, genai_training)"),  # fmt: skip
-    ("unknown carve-out purpose", _set("carve_outs[0].purposes[0]", "all"), "carve_outs[0].purposes[0]: unknown purpose 'all' (expected one of: ai_training, genai_training)"),  # fmt: skip
-    ("duplicate grant", _set("terms[1].grants[1]", "ai_training"), "terms[1].grants[1]: duplicate purpose 'ai_training'"),  # fmt: skip
-    ("grant and opt-in", _set("terms[2].grants", ["ai_training", "genai_training"]), "terms[2].opt_in: 'genai_training' is also in grants (a purpose is granted outright or by opt-in)"),  # fmt: skip
+    (
+        "unknown grant",
+        _set("terms[1].grants[1]", "ml_training"),
+        "terms[1].grants[1]: unknown purpose 'ml_training' (expected one of: ai_training, genai_training)",
+    ),
+    (
+        "unknown opt-in",
+        _set("terms[2].opt_in", ["music"]),
+        "terms[2].opt_in[0]: unknown purpose 'music' (expected one of: ai_training, genai_training)",
+    ),
+    (
+        "unknown carve-out purpose",
+        _set("carve_outs[0].purposes[0]", "all"),
+        "carve_outs[0].purposes[0]: unknown purpose 'all' (expected one of: ai_training, genai_training)",
+    ),
+    (
+        "duplicate grant",
+        _set("terms[1].grants[1]", "ai_training"),
+        "terms[1].grants[1]: duplicate purpose 'ai_training'",
+    ),
+    (
+        "grant and opt-in",
+        _set("terms[2].grants", ["ai_training", "genai_training"]),
+        "terms[2].opt_in: 'genai_training' is also in grants (a purpose is granted outright or by opt-in)",
+    ),
     ("empty carve-out purposes", _set("carve_outs[0].purposes", []), "carve_outs[0].purposes: must not be empty"),
     # duplicates
-    ("duplicate version", _set("terms[2].version", "2024-02-12"), "terms[2].version: duplicate version '2024-02-12' (also terms[1])"),  # fmt: skip
-    ("duplicate version in another case", _versions("v1", "V1"), "terms[1].version: duplicate version 'V1' (also terms[0])"),  # fmt: skip
-    ("duplicate effective date", _set("terms[1].effective", "2023-01-01"), "terms[1].effective: duplicate effective date '2023-01-01' (also terms[0])"),  # fmt: skip
-    ("duplicate carve-out id", lambda d: d["carve_outs"].append(copy.deepcopy(d["carve_outs"][0])), "carve_outs[1].id: duplicate carve-out id 'acme-records' (also carve_outs[0])"),  # fmt: skip
-    ("carve-out id with colon", _set("carve_outs[0].id", "partner:acme"), "carve_outs[0].id: 'partner:acme' must not contain ':' (it is part of the reason CARVE_OUT:<id>)"),  # fmt: skip
+    (
+        "duplicate version",
+        _set("terms[2].version", "2024-02-12"),
+        "terms[2].version: duplicate version '2024-02-12' (also terms[1])",
+    ),
+    (
+        "duplicate version in another case",
+        _versions("v1", "V1"),
+        "terms[1].version: duplicate version 'V1' (also terms[0])",
+    ),
+    (
+        "duplicate effective date",
+        _set("terms[1].effective", "2023-01-01"),
+        "terms[1].effective: duplicate effective date '2023-01-01' (also terms[0])",
+    ),
+    (
+        "duplicate carve-out id",
+        lambda d: d["carve_outs"].append(copy.deepcopy(d["carve_outs"][0])),
+        "carve_outs[1].id: duplicate carve-out id 'acme-records' (also carve_outs[0])",
+    ),
+    (
+        "carve-out id with colon",
+        _set("carve_outs[0].id", "partner:acme"),
+        "carve_outs[0].id: 'partner:acme' must not contain ':' (it is part of the reason CARVE_OUT:<id>)",
+    ),
     # match values
-    ("label normalizing to nothing", _set(f"{MATCH}.labels[1]", "— ! —"), f"{MATCH}.labels[1]: label '— ! —' normalizes to nothing"),  # fmt: skip
+    (
+        "label normalizing to nothing",
+        _set(f"{MATCH}.labels[1]", "— ! —"),
+        f"{MATCH}.labels[1]: label '— ! —' normalizes to nothing",
+    ),
     ("malformed ISRC", _set(f"{MATCH}.isrcs", ["USAC12400001", "XX"]), f"{MATCH}.isrcs[1]: malformed ISRC 'XX'"),
-    ("malformed registrant", _set(f"{MATCH}.isrc_registrants[0]", "US"), f"{MATCH}.isrc_registrants[0]: malformed ISRC registrant 'US' (expected 2 letters and 3 letters or digits)"),  # fmt: skip
-    ("UPC with bad check digit", _set(f"{MATCH}.upcs[0]", "0123456789013"), f"{MATCH}.upcs[0]: malformed UPC '0123456789013' (expected 12 to 14 digits with a valid check digit)"),  # fmt: skip
-    ("match with no criteria", _set(f"{MATCH}", {"labels": []}), f"{MATCH}: matches nothing (give at least one of: partners, uploaders, labels, isrcs, isrc_registrants, upcs)"),  # fmt: skip
+    (
+        "malformed registrant",
+        _set(f"{MATCH}.isrc_registrants[0]", "US"),
+        f"{MATCH}.isrc_registrants[0]: malformed ISRC registrant 'US' (expected 2 letters and 3 letters or digits)",
+    ),
+    (
+        "UPC with bad check digit",
+        _set(f"{MATCH}.upcs[0]", "0123456789013"),
+        f"{MATCH}.upcs[0]: malformed UPC '0123456789013' (expected 12 to 14 digits with a valid check digit)",
+    ),
+    (
+        "match with no criteria",
+        _set(f"{MATCH}", {"labels": []}),
+        f"{MATCH}: matches nothing (give at least one of: partners, uploaders, labels, isrcs, isrc_registrants, upcs)",
+    ),
     ("empty document", lambda d: d.clear(), "policy_id: missing required field"),
 ]
 

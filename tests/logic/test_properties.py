@@ -19,7 +19,8 @@ SPEC_DOC: dict[str, Any] = json.loads(DEFAULT_POLICY_PATH.read_text(encoding="ut
 SPEC_POLICY = parse_policy(SPEC_DOC)
 EXAMPLES = settings(max_examples=300, deadline=None)
 
-WORDS = ["acme", "records", "music", "group", "big", "sound", "indie", "ltd", "℗", "2024", "ＡＣＭＥ", "recordsmith"]
+WORDS = ["acme", "records", "music", "group", "big", "sound", "indie", "ltd", "℗", "2024", "ＡＣＭＥ"]
+WORDS += ["recordsmith", "Records,", "(P)"]
 SIGNALS = [
     "xmp:plus:DataMining=DMI-PROHIBITED-GENAIMLTRAINING",
     "xmp:plus:DataMining=DMI-PROHIBITED-AIMLTRAINING",
@@ -68,7 +69,10 @@ inputs = st.builds(
 )
 dates = st.dates(min_value=dt.date(2022, 1, 1), max_value=dt.date(2027, 12, 31))
 carve_outs = st.fixed_dictionaries(
-    {"id": st.sampled_from(["extra-1", "extra-2"]), "match": st.fixed_dictionaries({"labels": st.lists(labels, min_size=1, max_size=2)})},  # fmt: skip
+    {
+        "id": st.sampled_from(["extra-1", "extra-2"]),
+        "match": st.fixed_dictionaries({"labels": st.lists(labels, min_size=1, max_size=2)}),
+    },
     optional={"purposes": st.sampled_from([["ai_training"], ["genai_training"]])},
 )
 
@@ -192,7 +196,28 @@ def test_normal_forms_are_idempotent(value: str) -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.sampled_from(["", "x", "2024-01-01", "ai_training", "USAC1"]),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["policy_id", "terms", "version", "effective", "grants", "opt_in", "carve_outs", "id", "match", "labels", "zzz"]), inner, max_size=4),  # fmt: skip
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "policy_id",
+                    "terms",
+                    "version",
+                    "effective",
+                    "grants",
+                    "opt_in",
+                    "carve_outs",
+                    "id",
+                    "match",
+                    "labels",
+                    "zzz",
+                ]
+            ),
+            inner,
+            max_size=4,
+        )
+    ),
     max_leaves=12,
 )
 

@@ -85,9 +85,18 @@ def test_every_negative_value_reserves_in_any_case(value: str) -> None:
 def test_spec_negative_value_list_is_exact() -> None:
     # Then the negative values are exactly SPEC's list.
     assert NEGATIVE_VALUES == {
-        "no", "false", "0", "prohibited", "disallowed", "notallowed", "not allowed",
-        "opt-out", "optout", "deny", "denied",
-    }  # fmt: skip
+        "no",
+        "false",
+        "0",
+        "prohibited",
+        "disallowed",
+        "notallowed",
+        "not allowed",
+        "opt-out",
+        "optout",
+        "deny",
+        "denied",
+    }
 
 
 @pytest.mark.parametrize(
@@ -96,11 +105,17 @@ def test_spec_negative_value_list_is_exact() -> None:
         (tag_signal(" tdm-reservation ", " 1 "), "tag:TDM-RESERVATION=1"),
         (tag_signal("Ai_Training", "No"), "tag:AI_TRAINING=No"),
         (xmp_tdm_signal(" 1\n"), "xmp:tdm:reservation=1"),
-        (xmp_dmi_signal("http://ns.useplus.org/ldf/vocab/DMI-PROHIBITED-GENAIMLTRAINING"), "xmp:plus:DataMining=DMI-PROHIBITED-GENAIMLTRAINING"),  # fmt: skip
+        (
+            xmp_dmi_signal("http://ns.useplus.org/ldf/vocab/DMI-PROHIBITED-GENAIMLTRAINING"),
+            "xmp:plus:DataMining=DMI-PROHIBITED-GENAIMLTRAINING",
+        ),
         (xmp_dmi_signal("https://example.com/terms#dmi-allowed "), "xmp:plus:DataMining=DMI-ALLOWED"),
         (xmp_dmi_signal("DMI-UNSPECIFIED"), "xmp:plus:DataMining=DMI-UNSPECIFIED"),
         (xmp_dmi_signal("http://example.com/Custom"), "xmp:plus:DataMining=Custom"),
-        (c2pa_signal("c2pa.training-mining", " c2pa.ai_training", "notAllowed "), "c2pa:c2pa.training-mining/c2pa.ai_training=notAllowed"),  # fmt: skip
+        (
+            c2pa_signal("c2pa.training-mining", " c2pa.ai_training", "notAllowed "),
+            "c2pa:c2pa.training-mining/c2pa.ai_training=notAllowed",
+        ),
     ],
 )
 def test_builders_make_spec_identifiers(built: str, identifier: str) -> None:

@@ -23,7 +23,16 @@ from itertools import chain
 from gatekeeper.logic.normalize import contains_words, isrc_registrant, normalize_isrc, normalize_name, normalize_upc
 from gatekeeper.logic.policy import CarveOutIndex, CompiledPolicy, compile_policy
 from gatekeeper.logic.signals import reserved_purposes
-from gatekeeper.models import GENAI_TRAINING, PURPOSES, DecisionInputs, Extraction, PlatformMetadata, Policy, Terms, Verdict
+from gatekeeper.models import (
+    GENAI_TRAINING,
+    PURPOSES,
+    DecisionInputs,
+    Extraction,
+    PlatformMetadata,
+    Policy,
+    Terms,
+    Verdict,
+)
 
 UNREADABLE = "UNREADABLE"
 CARVE_OUT = "CARVE_OUT"

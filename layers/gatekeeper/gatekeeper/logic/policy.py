@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from gatekeeper.logic.normalize import normalize_isrc, normalize_name, normalize_registrant, normalize_upc
 from gatekeeper.models import PURPOSES, CarveOut, Policy, PolicyError, Terms
@@ -33,10 +33,19 @@ _TERMS_KEYS = ("version", "effective", "grants", "opt_in")
 _CARVE_OUT_KEYS = ("id", "rightsholder", "purposes", "match")
 _MATCH_KEYS = ("partners", "uploaders", "labels", "isrcs", "isrc_registrants", "upcs")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_JSON_TYPES = {type(None): "null", bool: "boolean", int: "number", float: "number", str: "string", list: "array", dict: "object"}  # fmt: skip
+_JSON_TYPES = {
+    type(None): "null",
+    bool: "boolean",
+    int: "number",
+    float: "number",
+    str: "string",
+    list: "array",
+    dict: "object",
+}
 
 #: Positions (in policy order) of the carve-outs a value matches.
 Positions = tuple[int, ...]
+_Entry = TypeVar("_Entry")
 
 
 # ---------------------------------------------------------------- compiled policy
@@ -78,9 +87,7 @@ class CompiledPolicy(Policy):
 
     terms_by_version: Mapping[str, Terms] = field(default_factory=dict, compare=False, repr=False)
     effective_dates: tuple[dt.date, ...] = field(default=(), compare=False, repr=False)
-    carve_out_index: CarveOutIndex = field(
-        default_factory=lambda: CarveOutIndex.build(()), compare=False, repr=False
-    )
+    carve_out_index: CarveOutIndex = field(default_factory=lambda: CarveOutIndex.build(()), compare=False, repr=False)
 
     def terms_in_force(self, on: dt.date) -> Terms | None:
         """*T*: the terms entry with the latest `effective` on or before `on`."""
@@ -120,7 +127,7 @@ def parse_policy(doc: Any) -> CompiledPolicy:
 
 
 def validate_policy_errors(doc: Any) -> list[str]:
-    """Every problem of a policy document, one line each, in document order (empty when valid)."""
+    """Every problem of a policy document, one line each (empty when valid); `parse_policy` raises the first."""
     return _check_policy(doc)[0]
 
 
@@ -181,7 +188,9 @@ def _key(path: str, key: Any) -> str:
     return f"{path}.{key}" if path else str(key)
 
 
-def _object(problems: _Problems, value: Any, path: str, keys: tuple[str, ...], required: tuple[str, ...]) -> dict | None:
+def _object(
+    problems: _Problems, value: Any, path: str, keys: tuple[str, ...], required: tuple[str, ...]
+) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         problems.add(path, f"expected an object, got {_type_name(value)}")
         return None
@@ -194,7 +203,7 @@ def _object(problems: _Problems, value: Any, path: str, keys: tuple[str, ...], r
     return value
 
 
-def _array(problems: _Problems, value: Any, path: str, *, allow_empty: bool = True) -> list | None:
+def _array(problems: _Problems, value: Any, path: str, *, allow_empty: bool = True) -> list[Any] | None:
     if not isinstance(value, list):
         problems.add(path, f"expected an array, got {_type_name(value)}")
         return None
@@ -269,7 +278,10 @@ _MATCH_VALUES: dict[str, tuple[Callable[[str], str | None], str]] = {
     "uploaders": (_casefolded, "empty uploader id {value}"),
     "labels": (normalize_name, "label {value} normalizes to nothing"),
     "isrcs": (normalize_isrc, "malformed ISRC {value}"),
-    "isrc_registrants": (normalize_registrant, "malformed ISRC registrant {value} (expected 2 letters and 3 letters or digits)"),  # fmt: skip
+    "isrc_registrants": (
+        normalize_registrant,
+        "malformed ISRC registrant {value} (expected 2 letters and 3 letters or digits)",
+    ),
     "upcs": (normalize_upc, "malformed UPC {value} (expected 12 to 14 digits with a valid check digit)"),
 }
 
@@ -291,21 +303,10 @@ def _policy(problems: _Problems, doc: Any) -> Policy | None:
 
 
 def _terms_list(problems: _Problems, value: Any) -> tuple[Terms, ...]:
-    entries = _array(problems, value, "terms", allow_empty=False) or []
-    terms: list[Terms] = []
-    versions: dict[str, int] = {}
-    dates: dict[dt.date, int] = {}
-    for i, entry in enumerate(entries):
-        path = f"terms[{i}]"
-        parsed = _terms(problems, entry, path)
-        if parsed is None:
-            continue
-        if (first := versions.setdefault(parsed.version.casefold(), i)) != i:
-            problems.add(f"{path}.version", f"duplicate version {_show(parsed.version)} (also terms[{first}])")
-        if (first := dates.setdefault(parsed.effective, i)) != i:
-            problems.add(f"{path}.effective", f"duplicate effective date '{parsed.effective}' (also terms[{first}])")
-        terms.append(parsed)
-    return tuple(terms)
+    entries = _entries(problems, value, "terms", _terms, allow_empty=False)
+    _unique(problems, entries, "version", "version", key=str.casefold)
+    _unique(problems, entries, "effective", "effective date")
+    return tuple(terms for _, terms in entries)
 
 
 def _terms(problems: _Problems, value: Any, path: str) -> Terms | None:
@@ -318,24 +319,46 @@ def _terms(problems: _Problems, value: Any, path: str) -> Terms | None:
     grants = _purposes(problems, entry.get("grants", []), f"{path}.grants", allow_empty=True)
     opt_in = _purposes(problems, entry.get("opt_in", []), f"{path}.opt_in", allow_empty=True)
     for purpose in sorted((grants or frozenset()) & (opt_in or frozenset())):
-        problems.add(f"{path}.opt_in", f"{_show(purpose)} is also in grants (a purpose is granted outright or by opt-in)")
+        problems.add(
+            f"{path}.opt_in", f"{_show(purpose)} is also in grants (a purpose is granted outright or by opt-in)"
+        )
     if problems.since(mark) or version is None or effective is None or grants is None or opt_in is None:
         return None
     return Terms(version=version, effective=effective, grants=grants, opt_in=opt_in)
 
 
 def _carve_out_list(problems: _Problems, value: Any) -> tuple[CarveOut, ...]:
-    carve_outs: list[CarveOut] = []
-    ids: dict[str, int] = {}
-    for i, entry in enumerate(_array(problems, value, "carve_outs") or []):
-        path = f"carve_outs[{i}]"
-        parsed = _carve_out(problems, entry, path)
-        if parsed is None:
-            continue
-        if (first := ids.setdefault(parsed.id, i)) != i:
-            problems.add(f"{path}.id", f"duplicate carve-out id {_show(parsed.id)} (also carve_outs[{first}])")
-        carve_outs.append(parsed)
-    return tuple(carve_outs)
+    entries = _entries(problems, value, "carve_outs", _carve_out, allow_empty=True)
+    _unique(problems, entries, "id", "carve-out id")
+    return tuple(carve_out for _, carve_out in entries)
+
+
+def _entries(
+    problems: _Problems,
+    value: Any,
+    name: str,
+    parse: Callable[[_Problems, Any, str], _Entry | None],
+    *,
+    allow_empty: bool,
+) -> list[tuple[str, _Entry]]:
+    """The valid entries of the array `name`, each with its path."""
+    entries: list[tuple[str, _Entry]] = []
+    for i, item in enumerate(_array(problems, value, name, allow_empty=allow_empty) or []):
+        path = f"{name}[{i}]"
+        if (entry := parse(problems, item, path)) is not None:
+            entries.append((path, entry))
+    return entries
+
+
+def _unique(
+    problems: _Problems, entries: list[tuple[str, Any]], field_name: str, what: str, key: Callable[[Any], Any] = str
+) -> None:
+    """A problem for every entry repeating an earlier entry's `field_name` (compared by `key`)."""
+    first_path: dict[Any, str] = {}
+    for path, entry in entries:
+        value = getattr(entry, field_name)
+        if (first := first_path.setdefault(key(value), path)) != path:
+            problems.add(f"{path}.{field_name}", f"duplicate {what} {_show(str(value))} (also {first})")
 
 
 def _carve_out(problems: _Problems, value: Any, path: str) -> CarveOut | None:
@@ -345,7 +368,9 @@ def _carve_out(problems: _Problems, value: Any, path: str) -> CarveOut | None:
         return None
     carve_out_id = _text(problems, entry["id"], f"{path}.id") if "id" in entry else None
     if carve_out_id is not None and ":" in carve_out_id:
-        problems.add(f"{path}.id", f"{_show(carve_out_id)} must not contain ':' (it is part of the reason CARVE_OUT:<id>)")
+        problems.add(
+            f"{path}.id", f"{_show(carve_out_id)} must not contain ':' (it is part of the reason CARVE_OUT:<id>)"
+        )
     rightsholder = _text(problems, entry["rightsholder"], f"{path}.rightsholder") if "rightsholder" in entry else None
     purposes = _purposes(problems, entry.get("purposes", list(PURPOSES)), f"{path}.purposes", allow_empty=False)
     match = _match(problems, entry["match"], f"{path}.match") if "match" in entry else None

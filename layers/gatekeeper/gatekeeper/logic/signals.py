@@ -43,9 +43,8 @@ SIGNAL_TAG_NAMES = TDM_RESERVATION_TAGS | AI_TRAINING_TAGS | GENAI_TRAINING_TAGS
 
 #: Values of `AI_TRAINING` / `GENAI_TRAINING` that refuse the use (case-insensitive).
 NEGATIVE_VALUES = frozenset(
-    {"no", "false", "0", "prohibited", "disallowed", "notallowed", "not allowed",
-     "opt-out", "optout", "deny", "denied"}
-)  # fmt: skip
+    {"no", "false", "0", "prohibited", "disallowed", "notallowed", "not allowed", "opt-out", "optout", "deny", "denied"}
+)
 
 #: C2PA / CAWG training-and-data-mining assertion labels (case-insensitive).
 C2PA_TRAINING_MINING_LABELS = frozenset({"c2pa.training-mining", "cawg.training-mining"})
