@@ -441,7 +441,9 @@ def test_decision_date_from_the_environment() -> None:
     assert decision_date({"GATEKEEPER_DECISION_DATE": " 2024-02-12 "}) == dt.date(2024, 2, 12)
 
 
-@pytest.mark.parametrize("value", ["2024-02-30", "20240212", "2024-2-12", "today", "2024-02-12T00:00"])
+@pytest.mark.parametrize(
+    "value", ["2024-02-30", "20240212", "2024-2-12", "2024-W07-1", "２０２４-０２-１２", "today", "2024-02-12T00:00"]
+)
 def test_invalid_decision_date_names_the_variable(value: str) -> None:
     # Given a bad GATEKEEPER_DECISION_DATE, Then ValueError naming the variable and the value.
     with pytest.raises(ValueError, match=rf"^GATEKEEPER_DECISION_DATE: bad date '{value}' \(expected YYYY-MM-DD\)$"):

@@ -193,6 +193,7 @@ INVALID: list[tuple[str, Callable[[dict[str, Any]], object], str]] = [
     # dates
     ("impossible date", _set("terms[0].effective", "2024-02-30"), "terms[0].effective: bad date '2024-02-30'"),
     ("compact date", _set("terms[0].effective", "20240212"), "terms[0].effective: bad date '20240212'"),
+    ("week date", _set("terms[0].effective", "2024-W07-1"), "terms[0].effective: bad date '2024-W07-1'"),
     (
         "date with time",
         _set("terms[0].effective", "2024-02-12T00:00"),

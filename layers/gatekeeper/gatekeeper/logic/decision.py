@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from itertools import chain
 
 from gatekeeper.logic.normalize import contains_words, isrc_registrant, normalize_isrc, normalize_name, normalize_upc
-from gatekeeper.logic.policy import CarveOutIndex, CompiledPolicy, compile_policy
+from gatekeeper.logic.policy import CarveOutIndex, CompiledPolicy, compile_policy, parse_day
 from gatekeeper.logic.signals import reserved_purposes
 from gatekeeper.models import (
     GENAI_TRAINING,
@@ -67,7 +67,11 @@ _ALL = frozenset(PURPOSES)
 
 
 def reason_code(reason: str) -> str:
-    """The code of a reason: the part before the first `:`."""
+    """The code of a reason: the part before the first `:`.
+
+    >>> reason_code("EMBEDDED_RESERVATION:xmp:tdm:reservation=1"), reason_code("UPLOADER_OPT_OUT")
+    ('EMBEDDED_RESERVATION', 'UPLOADER_OPT_OUT')
+    """
     return reason.partition(":")[0]
 
 
@@ -78,12 +82,9 @@ def decision_date(environ: Mapping[str, str] | None = None, today: dt.date | Non
     """
     raw = (os.environ if environ is None else environ).get(DECISION_DATE_ENV, "").strip()
     if raw:
-        try:
-            if len(raw) == 10:
-                return dt.date.fromisoformat(raw)
-        except ValueError:
-            pass
-        raise ValueError(f"{DECISION_DATE_ENV}: bad date {raw!r} (expected YYYY-MM-DD)")
+        if (day := parse_day(raw)) is None:
+            raise ValueError(f"{DECISION_DATE_ENV}: bad date {raw!r} (expected YYYY-MM-DD)")
+        return day
     return today if today is not None else dt.datetime.now(dt.UTC).date()
 
 

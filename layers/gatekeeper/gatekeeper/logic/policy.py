@@ -32,7 +32,7 @@ _POLICY_KEYS = ("policy_id", "terms", "carve_outs")
 _TERMS_KEYS = ("version", "effective", "grants", "opt_in")
 _CARVE_OUT_KEYS = ("id", "rightsholder", "purposes", "match")
 _MATCH_KEYS = ("partners", "uploaders", "labels", "isrcs", "isrc_registrants", "upcs")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _JSON_TYPES = {
     type(None): "null",
     bool: "boolean",
@@ -149,6 +149,20 @@ def load_policy_file(path: str | Path) -> CompiledPolicy:
     return load_policy_text(Path(path).read_text(encoding="utf-8"))
 
 
+def parse_day(text: str) -> dt.date | None:
+    """A calendar date written exactly `YYYY-MM-DD`, or None (no other ISO 8601 form, no impossible day).
+
+    >>> parse_day("2024-02-12"), parse_day("2024-02-30"), parse_day("2024-W07-1")
+    (datetime.date(2024, 2, 12), None, None)
+    """
+    if not _DATE.fullmatch(text):
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
 def _object_without_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     obj: dict[str, Any] = {}
     for key, value in pairs:
@@ -227,13 +241,9 @@ def _date(problems: _Problems, value: Any, path: str) -> dt.date | None:
     if not isinstance(value, str):
         problems.add(path, f"expected a date 'YYYY-MM-DD', got {_type_name(value)}")
         return None
-    try:
-        if _DATE.fullmatch(value):
-            return dt.date.fromisoformat(value)
-    except ValueError:
-        pass
-    problems.add(path, f"bad date {_show(value)}")
-    return None
+    if (day := parse_day(value)) is None:
+        problems.add(path, f"bad date {_show(value)}")
+    return day
 
 
 def _purposes(problems: _Problems, value: Any, path: str, *, allow_empty: bool) -> frozenset[str] | None:
