@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import subprocess
 
 import mutagen
 import pytest
@@ -115,6 +116,28 @@ def test_ffmpeg_rf64_is_walked(tmp_path):
     run_tool("ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i", "anullsrc=r=8000", "-t", "0.1", "-rf64", "always", str(path))
     assert path.read_bytes()[:4] == b"RF64"
     assert read(path.read_bytes()).info["ISFT"][0].startswith("Lavf")
+
+
+def test_streamed_wav_with_unfilled_sizes(tmp_path):
+    # Given a WAV ffmpeg streamed to a pipe: RIFF and data sizes left at 0xFFFFFFFF
+    path = tmp_path / "piped.wav"
+    with open(path, "wb") as out:
+        result = subprocess.run(
+            ["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", "0.1",
+             "-metadata", "artist=Streamer", "-f", "wav", "pipe:1"],
+            stdout=out, timeout=60, check=True,
+        )  # fmt: skip
+    data = path.read_bytes()
+    assert result.returncode == 0 and data[4:8] == b"\xff\xff\xff\xff"
+    # Then the walk runs to the end of the file and finds the INFO text
+    assert read(data).info["IART"] == ["Streamer"]
+
+
+def test_uncounted_pad_byte_of_the_last_chunk_is_tolerated():
+    # Given an odd-sized last chunk whose pad byte the RIFF size counts but the file lacks
+    wav = build_wav([(b"_PMX", b"odd")], pcm=b"") + b"ICMT\x01\0\0\0x"
+    wav = wav[:4] + (len(wav) + 1 - 8).to_bytes(4, "little") + wav[8:]
+    assert read(wav).xmp == b"odd"
 
 
 def test_large_data_chunk_is_seeked_past():

@@ -82,11 +82,14 @@ def iter_iff_chunks(
     limits: Limits,
     what: str,
     large_sizes: Mapping[bytes, int] | None = None,
+    open_ended: bool = False,
 ) -> Iterator[Chunk]:
     """The chunks between `start` and `end` (IFF layout, even padding).
 
     Fewer than 8 trailing bytes (a header cannot fit) end the walk. A 32-bit size
-    of 0xFFFFFFFF is looked up in `large_sizes` (RF64's ds64 table) when given.
+    of 0xFFFFFFFF is looked up in `large_sizes` (RF64's ds64 table) when given,
+    else, when `open_ended` (a streamed file whose sizes were never filled in),
+    the chunk runs to `end`.
     """
     pos, count = start, 0
     while end - pos >= 8:
@@ -96,6 +99,8 @@ def iter_iff_chunks(
         chunk_id, size = header[:4], int.from_bytes(header[4:], byteorder)
         if size == SIZE_IN_DS64 and large_sizes and chunk_id in large_sizes:
             size = large_sizes[chunk_id]
+        elif size == SIZE_IN_DS64 and open_ended:
+            size = end - pos - 8
         chunk = Chunk(chunk_id, pos + 8, size)
         if chunk.end > end:
             raise Unreadable(

@@ -47,7 +47,11 @@ class RiffChunks:
 
 
 def read_riff(fileobj: BinaryIO, limits: Limits) -> RiffChunks:
-    """Walk a RIFF/RF64/BW64 file; raises `Unreadable` ("riff", "xmp", "c2pa", "id3")."""
+    """Walk a RIFF/RF64/BW64 file; raises `Unreadable` ("riff", "xmp", "c2pa", "id3").
+
+    A streamed WAV (RIFF and chunk sizes left at 0xFFFFFFFF, as ffmpeg writes to a
+    pipe) is walked to the end of the file, its open chunk (`data`) running to the end.
+    """
     file_end = stream_size(fileobj)
     header = read_exact(fileobj, 0, 12, _WHAT)
     magic, riff_size = header[:4], int.from_bytes(header[4:8], "little")
@@ -56,12 +60,15 @@ def read_riff(fileobj: BinaryIO, limits: Limits) -> RiffChunks:
     large_sizes: dict[bytes, int] = {}
     if magic != b"RIFF":
         riff_size, large_sizes = _read_ds64(fileobj, riff_size, limits)
-    end = 8 + riff_size
+    streamed = magic == b"RIFF" and riff_size == SIZE_IN_DS64
+    end = file_end if streamed else 8 + riff_size
+    if end == file_end + 1:  # the pad byte of an odd last chunk, counted but never written
+        end = file_end
     if end > file_end:
         raise Unreadable(_WHAT, f"riff: RIFF size {riff_size} runs past the end of the file ({file_end} bytes)")
     found = RiffChunks()
     for chunk in iter_iff_chunks(
-        fileobj, 12, end, byteorder="little", limits=limits, what=_WHAT, large_sizes=large_sizes
+        fileobj, 12, end, byteorder="little", limits=limits, what=_WHAT, large_sizes=large_sizes, open_ended=streamed
     ):
         _take(fileobj, chunk, found, limits)
     return found
