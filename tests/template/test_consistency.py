@@ -218,6 +218,7 @@ def test_upload_through_the_stack_is_decided_then_revoked(
     assert row["status"] == {"S": "decided"}
     assert row["version_id"] == {"S": put["VersionId"]}
     assert row["eligible"]["M"] == {"ai_training": {"BOOL": True}, "genai_training": {"BOOL": False}}
+    assert {"S": "OPT_IN_REQUIRED"} in row["reasons"]["M"]["genai_training"]["L"]
     # And it was decided under the policy the template's POLICY_URI names in the layer
     policy_path = local_path(function_environment(wired.stack)["POLICY_URI"])
     assert row["policy_id"] == {"S": load_policy_file(policy_path).policy_id}
@@ -232,6 +233,7 @@ def test_upload_through_the_stack_is_decided_then_revoked(
     row = wired.dynamodb.get_item(TableName=table, Key={"object_uri": {"S": object_uri}})["Item"]
     assert row["status"] == {"S": "deleted"}
     assert row["eligible"]["M"] == {"ai_training": {"BOOL": False}, "genai_training": {"BOOL": False}}
+    assert row["reasons"]["M"]["ai_training"] == {"L": [{"S": "DELETED"}]}
 
     # And every metric the handler emitted is on the stack's dashboard
     emitted = _emitted_metrics(capsys.readouterr().out)
