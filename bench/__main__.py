@@ -28,7 +28,7 @@ from bench import imports
 from bench.corpus import GIB, GIB_LAYOUT, LAYOUTS, MIB, Layout, Upload, generate
 from bench.decisions import BUCKET, DecisionBench, upload
 from bench.motoserver import moto_endpoint
-from bench.report import comparison_document, cost_document, machine, ratio, render, targets
+from bench.report import Link, comparison_document, cost_document, machine, ratio, render, targets
 from bench.throughput import decision_throughput
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "latest.json"
@@ -55,7 +55,7 @@ class Settings:
         return cls(False, (MIB, 50 * MIB), (MIB, GIB), 5, 11, 20_000, 5)
 
 
-def run(settings: Settings) -> dict[str, Any]:
+def run(settings: Settings, link: Link) -> dict[str, Any]:
     """Every measurement of issue 6, as one JSON-ready document."""
     on = decision_date()
     policy = load_policy_file(DEFAULT_POLICY_PATH)
@@ -66,6 +66,7 @@ def run(settings: Settings) -> dict[str, Any]:
         "settings": settings.__dict__,
         "decision_date": on.isoformat(),
         "policy_id": policy.policy_id,
+        "link": link.__dict__,
     }
     throughput = decision_throughput(policy, on, inputs=settings.decision_inputs, rounds=settings.decision_rounds)
     document["throughput"] = throughput.__dict__
@@ -76,11 +77,11 @@ def run(settings: Settings) -> dict[str, Any]:
         bench = DecisionBench(client, PolicySource(str(DEFAULT_POLICY_PATH)), repeats=settings.repeats)
         directory = Path(scratch)
         document["decisions"] = [
-            comparison_document(_with_upload(client, layout, size, directory, bench.compare))
+            comparison_document(_with_upload(client, layout, size, directory, bench.compare), link)
             for size in settings.sizes
             for layout in LAYOUTS
         ]
-        document["memory"] = memory_run(client, bench, settings.memory_sizes, directory)
+        document["memory"] = memory_run(client, bench, settings.memory_sizes, directory, link)
     document["targets"] = targets(document)
     return document
 
@@ -102,12 +103,12 @@ def _with_upload(client: Any, layout: Layout, size: int, directory: Path, measur
         item.path.unlink()
 
 
-def memory_run(client: Any, bench: DecisionBench, sizes: tuple[int, int], directory: Path) -> dict[str, Any]:
+def memory_run(client: Any, bench: DecisionBench, sizes: tuple[int, int], directory: Path, link: Link) -> dict[str, Any]:
     """The gatekeeper alone on a small and a large object of the same layout."""
     runs = []
     for size in sizes:
         cost = _with_upload(client, GIB_LAYOUT, size, directory, lambda _item, event: bench.measure(bench.gatekeeper, event))
-        runs.append({"size": size, **cost_document(cost)})
+        runs.append({"size": size, **cost_document(cost, link)})
     small, large = runs
     return {
         "layout": GIB_LAYOUT.name,
@@ -119,13 +120,14 @@ def memory_run(client: Any, bench: DecisionBench, sizes: tuple[int, int], direct
 def cold_import(repeats: int) -> dict[str, Any]:
     samples = imports.cold_imports(repeats)
     medians = imports.medians(samples)
-    boto3_seconds = medians[imports.BOTO3.name]
+    boto3_cpu = medians[imports.BOTO3.name].cpu_seconds
     return {
         "repeats": repeats,
-        "medians": medians,
-        "samples": samples,
-        "ratio": medians[imports.HANDLER.name] / boto3_seconds,
-        "ratio_traced": medians[imports.HANDLER_TRACED.name] / boto3_seconds,
+        "medians": {name: sample.__dict__ for name, sample in medians.items()},
+        "samples": {name: [sample.__dict__ for sample in values] for name, values in samples.items()},
+        "ratio": medians[imports.HANDLER.name].cpu_seconds / boto3_cpu,
+        "ratio_traced": medians[imports.HANDLER_TRACED.name].cpu_seconds / boto3_cpu,
+        "ratio_wall": medians[imports.HANDLER.name].wall_seconds / medians[imports.BOTO3.name].wall_seconds,
         "profile": imports.import_profile(imports.HANDLER),
     }
 
@@ -134,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="where to write the JSON results")
     args = parser.parse_args(argv)
-    document = run(Settings.from_env())
+    document = run(Settings.from_env(), Link.from_env())
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     print(render(document))

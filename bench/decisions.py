@@ -15,12 +15,17 @@ are those of reading and deciding. Each measurement is one decision:
   the gatekeeper, cross-checked against the reader's own `ReadStats`;
 - wall and client CPU time, medians of `repeats` runs after a warm-up (the moto
   server runs in another process, so CPU time is the client's alone);
-- peak Python memory of one run under `tracemalloc`.
+- peak Python memory of one run under `tracemalloc`;
+- where the client's CPU time goes (`cpu_shares`), from `cProfile` over a few runs:
+  S3 calls (botocore request, response and body reading), the decision core, and
+  the rest (tag reading with mutagen, the service).
 """
 
 from __future__ import annotations
 
+import cProfile
 import io
+import pstats
 import statistics
 import time
 import tracemalloc
@@ -78,6 +83,7 @@ class Cost:
     wall_seconds: float  # median
     cpu_seconds: float  # median, client process only
     peak_memory_bytes: int
+    cpu_shares: dict[str, float]  # part of the client's CPU time: s3_calls, decide, tags_and_service
     verdict: dict[str, list[str]]  # purpose -> reasons, to compare the two paths
 
 
@@ -137,6 +143,7 @@ class DecisionBench:
             wall_seconds=statistics.median(walls),
             cpu_seconds=statistics.median(cpus),
             peak_memory_bytes=peak_memory(decide),
+            cpu_shares=cpu_shares(decide, runs=3),
             verdict=dict(result.verdict.reasons) if result.verdict else {},
         )
 
@@ -178,6 +185,40 @@ def peak_memory(run: Callable[[], object]) -> int:
         return tracemalloc.get_traced_memory()[1] - base
     finally:
         tracemalloc.stop()
+
+
+#: (file suffix, function) whose cumulative time is each share of `cpu_shares`.
+_SHARES: dict[str, tuple[tuple[str, str], ...]] = {
+    "s3_calls": (("botocore/client.py", "_make_api_call"), ("botocore/response.py", "read")),
+    "decide": (("gatekeeper/logic/decision.py", "decide"),),
+}
+
+
+def cpu_shares(run: Callable[[], object], *, runs: int) -> dict[str, float]:
+    """Shares of the CPU time of `runs` runs spent in S3 calls, deciding, and the rest."""
+    profile = cProfile.Profile(time.process_time)
+    profile.enable()
+    for _ in range(runs):
+        run()
+    profile.disable()
+    stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+    total = max(_total_time(stats), 1e-12)
+    shares = {name: _cumulative(stats, places) / total for name, places in _SHARES.items()}
+    shares["tags_and_service"] = max(0.0, 1.0 - sum(shares.values()))
+    return shares
+
+
+def _total_time(stats: dict[tuple[str, int, str], tuple[Any, ...]]) -> float:
+    """Total profiled time: the sum of every function's own time."""
+    return sum(entry[2] for entry in stats.values())
+
+
+def _cumulative(stats: dict[tuple[str, int, str], tuple[Any, ...]], places: tuple[tuple[str, str], ...]) -> float:
+    return sum(
+        entry[3]
+        for (filename, _line, function), entry in stats.items()
+        if any(filename.endswith(suffix) and function == name for suffix, name in places)
+    )
 
 
 def upload(client: Any, item: Upload, metadata: dict[str, str]) -> ObjectEvent:

@@ -1,0 +1,114 @@
+"""A small run of the benchmark (`BENCH_QUICK=1 python -m bench`) in the test suite.
+
+It proves the harness works end to end and keeps the byte and request budget of
+issue 6 true at 1 MiB; timings are reported by the benchmark, never asserted here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.corpus import LAYOUTS, TAG_PADDING_BYTES, XMP_PACKET, generate
+from bench.report import MAX_MEMORY_GROWTH
+
+ROOT = Path(__file__).resolve().parents[2]
+XMP_RESERVATION = "EMBEDDED_RESERVATION:xmp:plus:DataMining=DMI-PROHIBITED-GENAIMLTRAINING"
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str]:
+    """Given BENCH_QUICK=1, when `python -m bench` runs, then its JSON document and printed table."""
+    output = tmp_path_factory.mktemp("bench") / "latest.json"
+    env = {**os.environ, "BENCH_QUICK": "1"}
+    env.pop("AWS_ENDPOINT_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--output", str(output)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(output.read_text(encoding="utf-8")), done.stdout
+
+
+def test_every_layout_is_decided_by_both_paths_alike(quick_run: tuple[dict[str, Any], str]) -> None:
+    """Then each layout has one row, and ranged reads reach the verdict the whole file gives."""
+    document, _ = quick_run
+    rows = {row["layout"]: row for row in document["decisions"]}
+    assert sorted(rows) == sorted(layout.name for layout in LAYOUTS)
+    for layout in LAYOUTS:
+        row = rows[layout.name]
+        assert row["same_verdict"], row
+        # The carve-out matches only through embedded label/ISRC: the tags were read.
+        assert "CARVE_OUT:acme-records" in row["verdict"]["ai_training"], row
+        if layout.xmp:
+            assert XMP_RESERVATION in row["verdict"]["genai_training"], row
+
+
+def test_gatekeeper_reads_within_the_budget_of_issue_6(quick_run: tuple[dict[str, Any], str]) -> None:
+    """Then every ranged decision reads at most max(256 KiB, tag + 64 KiB) in at most 3 requests."""
+    document, _ = quick_run
+    for row in document["decisions"]:
+        gatekeeper = row["gatekeeper"]
+        assert gatekeeper["bytes_served"] <= row["read_budget"], row
+        assert 1 <= gatekeeper["requests"] <= 3, row
+        assert row["within_budget"] is True
+    assert document["targets"]["read_budget_and_requests"] is True
+
+
+def test_hook_counts_agree_with_the_readers_own_stats(quick_run: tuple[dict[str, Any], str]) -> None:
+    """Then botocore's view of the traffic and the reader's ReadStats are the same numbers."""
+    document, _ = quick_run
+    for row in document["decisions"]:
+        gatekeeper, baseline = row["gatekeeper"], row["baseline"]
+        assert gatekeeper["requests"] == gatekeeper["reader_requests"], row
+        assert gatekeeper["bytes_consumed"] == gatekeeper["reader_bytes"] == gatekeeper["bytes_served"], row
+        # The baseline is one GET of the whole object.
+        assert baseline["requests"] == 1 and baseline["bytes_served"] == row["size"], row
+        for cost in (gatekeeper, baseline):
+            assert cost["cpu_shares"]["s3_calls"] > 0, "the profile sees the S3 calls"
+            assert sum(cost["cpu_shares"].values()) == pytest.approx(1.0)
+
+
+def test_memory_does_not_grow_with_the_object(quick_run: tuple[dict[str, Any], str]) -> None:
+    """Then the larger object costs the gatekeeper the same requests, bytes and about the same memory."""
+    document, _ = quick_run
+    small, large = document["memory"]["runs"]
+    assert large["size"] > 4 * small["size"]
+    assert large["requests"] == small["requests"]
+    assert large["bytes_served"] == small["bytes_served"]
+    assert document["memory"]["growth"] <= MAX_MEMORY_GROWTH
+
+
+def test_cold_import_and_throughput_are_measured_and_printed(quick_run: tuple[dict[str, Any], str]) -> None:
+    """Then import medians, the decision rate and the table are in the output (no timing asserted)."""
+    document, printed = quick_run
+    imports = document["cold_import"]
+    assert set(imports["medians"]) == {"import boto3", "handler (tracing off)", "handler (tracing on)"}
+    assert all(len(samples) == imports["repeats"] for samples in imports["samples"].values())
+    assert imports["profile"], "the import profile names where the handler's import time goes"
+    assert document["throughput"]["decisions_per_second"] > 0
+    assert document["throughput"]["inputs"] == 2_000
+    for layout in LAYOUTS:
+        assert layout.name in printed
+    assert "Targets:" in printed and "Cold import" in printed
+
+
+@pytest.mark.parametrize("layout", LAYOUTS, ids=lambda layout: layout.name)
+def test_generated_uploads_carry_tags_of_real_size(layout, tmp_path: Path) -> None:
+    """Given a generated 1 MiB upload, then its measured tag size covers the padding and the XMP packet."""
+    upload = generate(layout, 1 << 20, tmp_path)
+    assert upload.path.stat().st_size == upload.size
+    assert 0 < upload.metadata_bytes < upload.size
+    if layout.xmp:
+        assert upload.metadata_bytes >= TAG_PADDING_BYTES + len(XMP_PACKET)
+    assert upload.read_budget == max(256 * 1024, upload.metadata_bytes + 64 * 1024)
