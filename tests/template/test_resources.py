@@ -62,7 +62,8 @@ def test_upload_bucket_name_is_valid_in_every_region(translated: dict[str, Any],
 
 
 def test_stateful_resources_survive_stack_deletion(translated: dict[str, Any]) -> None:
-    for logical_id in ("UploadBucket", "FlagsTable"):
+    # Uploads, verdicts, and uploads that were never decided
+    for logical_id in ("UploadBucket", "FlagsTable", "UploadDeadLetterQueue"):
         resource = translated["Resources"][logical_id]
         assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain"
 

@@ -36,8 +36,8 @@ def _run(*command: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 
 
-def test_cfn_lint_is_clean() -> None:
-    result = _run(CFN_LINT, str(TEMPLATE))
+def test_cfn_lint_is_clean_including_informational_checks() -> None:
+    result = _run(CFN_LINT, "--include-checks", "I", "--", str(TEMPLATE))
     assert result.returncode == 0, result.stdout + result.stderr
 
 
