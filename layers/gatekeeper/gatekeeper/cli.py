@@ -52,20 +52,21 @@ def _parse_meta(pairs: Sequence[str]) -> dict[str, str]:
 
 def load_policy(location: str | None) -> Policy:
     """`--policy`, else `POLICY_URI`, else the packaged default policy."""
-    from gatekeeper.logic.policy import DEFAULT_POLICY_PATH, load_policy_file
+    from gatekeeper.dal.policy_source import PolicySource
+    from gatekeeper.logic.policy import DEFAULT_POLICY_PATH
 
-    location = location or os.environ.get("POLICY_URI") or None
+    location = location or os.environ.get("POLICY_URI") or str(DEFAULT_POLICY_PATH)
+    s3 = None
+    if location.startswith("s3://"):
+        from gatekeeper.dal.clients import aws_client
+
+        s3 = aws_client("s3")
+    elif not Path(location).is_file():
+        raise UsageError(f"policy {location!r}: no such file")
     try:
-        if location and location.startswith("s3://"):
-            from gatekeeper.dal.policy_source import load_policy_uri
-
-            return load_policy_uri(location)
-        path = Path(location) if location else Path(str(DEFAULT_POLICY_PATH))
-        if not path.is_file():
-            raise UsageError(f"policy {str(path)!r}: no such file")
-        return load_policy_file(path)
+        return PolicySource(location, s3_client=s3).policy()
     except PolicyError as exc:
-        raise UsageError(f"invalid policy {location or 'default'}: {exc}") from exc
+        raise UsageError(f"invalid policy {location}: {exc}") from exc
 
 
 def verdict_json(inputs: DecisionInputs, verdict: Verdict) -> dict[str, Any]:
@@ -141,6 +142,7 @@ def load_handler_module():
     spec = importlib.util.spec_from_file_location("gatekeeper_function_app", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 
