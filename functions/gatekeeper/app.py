@@ -64,6 +64,8 @@ _CONFIG_VARIABLES = (
 class Runtime:
     gatekeeper: Gatekeeper
     min_remaining_ms: int
+    s3: Any
+    dynamodb: Any
 
 
 def _configuration() -> tuple[tuple[str, str], ...]:
@@ -78,19 +80,25 @@ def _build(configuration: tuple[tuple[str, str], ...]) -> Runtime:
     table_name = env["FLAGS_TABLE_NAME"].strip()
     if not table_name:
         raise RuntimeError("FLAGS_TABLE_NAME is not set")
-    s3 = aws_client("s3")
+    s3, dynamodb = aws_client("s3"), aws_client("dynamodb")
     gatekeeper = Gatekeeper(
         S3ObjectSource(s3),
-        FlagsTable(aws_client("dynamodb"), table_name),
+        FlagsTable(dynamodb, table_name),
         PolicySource.from_env(s3_client=s3, environ=env),
         limits=Limits.from_env(env),
     )
     raw_min = env["GATEKEEPER_MIN_REMAINING_MS"].strip()
-    return Runtime(gatekeeper, int(raw_min) if raw_min else DEFAULT_MIN_REMAINING_MS)
+    return Runtime(gatekeeper, int(raw_min) if raw_min else DEFAULT_MIN_REMAINING_MS, s3, dynamodb)
 
 
 def runtime() -> Runtime:
+    """The clients and service for the current environment, built once per container."""
     return _build(_configuration())
+
+
+def reset_runtime() -> None:
+    """Forget the built runtime, so the next invocation builds fresh clients (tests)."""
+    _build.cache_clear()
 
 
 def _tracing_enabled() -> bool:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
@@ -43,3 +45,36 @@ def handler_env(monkeypatch: pytest.MonkeyPatch, s3: Any, dynamodb: Any) -> dict
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env
+
+
+@pytest.fixture
+def handler(handler_env: dict[str, str]) -> Iterator[Any]:
+    """The Lambda function module, wired afresh to this test's moto account."""
+    from functions.gatekeeper import app
+
+    app.reset_runtime()
+    yield app
+    app.reset_runtime()
+
+
+class _CurrentStdout:
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
+@pytest.fixture
+def emitted(handler: Any, capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """Reads every JSON line the function printed since the last call: logs and EMF metrics."""
+    log_handler = handler.logger.registered_handler
+    # The logger bound the stdout of its import time; make it write to whatever stdout is now.
+    original, log_handler.stream = log_handler.stream, _CurrentStdout()
+
+    def read() -> list[dict[str, Any]]:
+        lines = capsys.readouterr().out.splitlines()
+        return [json.loads(line) for line in lines if line.startswith("{")]
+
+    yield read
+    log_handler.stream = original

@@ -24,5 +24,7 @@ LAMBDA_CLIENT_CONFIG = Config(
 
 
 def aws_client(service: str, *, session: boto3.session.Session | None = None) -> Any:
-    """A client for `service` with the Lambda-suited configuration."""
-    return (session or boto3.session.Session()).client(service, config=LAMBDA_CLIENT_CONFIG)
+    """A client for `service` with the Lambda-suited configuration (default session unless given)."""
+    if session is None:
+        return boto3.client(service, config=LAMBDA_CLIENT_CONFIG)
+    return session.client(service, config=LAMBDA_CLIENT_CONFIG)
