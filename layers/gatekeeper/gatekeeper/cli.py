@@ -11,6 +11,7 @@ failed (the event would be retried), 2 on bad usage or an invalid policy.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -188,11 +189,20 @@ def cmd_invoke(args: argparse.Namespace) -> int:
         raise UsageError(f"--event {args.event}: {exc}") from exc
     if not os.environ.get("FLAGS_TABLE_NAME"):
         raise UsageError("FLAGS_TABLE_NAME is not set")
-    # An invalid policy is bad usage here, not a retryable failure.
-    load_policy(os.environ.get("POLICY_URI"))
-    module = load_handler_module()
+    # Like `decide`, default to the built-in policy; an invalid one is bad usage here.
+    if not os.environ.get("POLICY_URI"):
+        from gatekeeper.logic.policy import DEFAULT_POLICY_PATH
+
+        os.environ["POLICY_URI"] = str(DEFAULT_POLICY_PATH)
+    load_policy(os.environ["POLICY_URI"])
+    # The template sets these for the function; give a local run the same defaults.
+    os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "gatekeeper")
+    os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "UploadGatekeeper")
+    # The handler's structured logs and EMF metrics go to stderr, so stdout is the response alone.
     try:
-        response = module.lambda_handler(event, LocalContext())
+        with contextlib.redirect_stdout(sys.stderr):
+            module = load_handler_module()
+            response = module.lambda_handler(event, LocalContext())
     except Exception as exc:  # the event would be retried by Lambda
         print(json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}))
         return EXIT_FAILED

@@ -1,0 +1,45 @@
+"""`gatekeeper demo`: the whole path on moto, a verdict table covering every rule."""
+
+from __future__ import annotations
+
+import io
+import os
+
+from gatekeeper.cli import main
+from gatekeeper.demo import UPLOADS, run_demo
+from gatekeeper.logic.decision import REASON_CODES
+
+
+def test_demo_prints_a_row_for_every_upload_and_every_reason_code(capsys):
+    # Given the demo's sample uploads
+    before = dict(os.environ)
+    # When the demo runs through the command
+    code = main(["demo"])
+    out = capsys.readouterr().out
+    # Then it succeeds, every upload has its row and every reason code appears
+    assert code == 0, out
+    for upload in UPLOADS:
+        assert upload.key in out
+    assert f"reason codes shown: {len(REASON_CODES)}/{len(REASON_CODES)}" in out
+    for code_name in REASON_CODES:
+        assert code_name in out
+    # and the process environment is left as it was
+    assert dict(os.environ) == before
+
+
+def test_demo_verdicts_match_the_rules_they_show():
+    out = io.StringIO()
+    assert run_demo(out) == 0
+    lines = out.getvalue().splitlines()
+
+    def verdict(key: str, purpose: str) -> str:
+        start = next(i for i, line in enumerate(lines) if line.startswith(key))
+        return next(line for line in lines[start + 1 : start + 3] if purpose in line).split(purpose, 1)[1].strip()
+
+    assert verdict("tracks/current terms.mp3", "ai_training") == "yes GRANTED_BY_TERMS:2025-05-14"
+    assert verdict("tracks/current terms.mp3", "genai_training") == "no  OPT_IN_REQUIRED"
+    assert verdict("tracks/opted-in.flac", "genai_training") == "yes GRANTED_BY_TERMS:2025-05-14"
+    assert verdict("labels/other distributor.mp3", "ai_training") == "no  CARVE_OUT:partner:indie-dist"
+    assert verdict("signals/c2pa.wav", "ai_training") == "yes GRANTED_BY_TERMS:2025-05-14"
+    assert verdict("broken/deleted.mp3", "genai_training") == "no  DELETED"
+    assert verdict("broken/truncated.flac", "ai_training").startswith("no  UNREADABLE")
