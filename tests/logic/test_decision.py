@@ -216,6 +216,26 @@ def test_label_with_several_words_needs_them_in_sequence() -> None:
     assert verdict(opted_in(), rights={"label": ["Big Music Sound"]}, policy=policy).eligible[AI_TRAINING]
 
 
+def test_labels_sharing_words_all_match_in_policy_order() -> None:
+    # Given carve-outs whose labels start with the same words, listed longest first
+    doc = {
+        "policy_id": "p",
+        "terms": [{"version": "v", "effective": "2024-01-01", "grants": [AI_TRAINING, GENAI_TRAINING]}],
+        "carve_outs": [
+            {"id": "long", "match": {"labels": ["Big Sound Music"]}},
+            {"id": "short", "match": {"labels": ["big"]}},
+            {"id": "other", "match": {"labels": ["Big Sound Records"]}},
+            {"id": "pair", "match": {"labels": ["Sound Music"]}},
+        ],
+    }
+    # When a copyright text contains some of them as whole words
+    result = verdict(
+        {"terms-version": "v"}, rights={"copyright": ["(P) Big Big Sound Music"]}, policy=parse_policy(doc)
+    )
+    # Then exactly those carve-outs match, in policy order
+    assert result.reasons[AI_TRAINING] == ["CARVE_OUT:long", "CARVE_OUT:short", "CARVE_OUT:pair"]
+
+
 # ---------------------------------------------------------------- rule 3: embedded reservations
 
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from itertools import chain
 
-from gatekeeper.logic.normalize import contains_words, isrc_registrant, normalize_isrc, normalize_name, normalize_upc
+from gatekeeper.logic.normalize import isrc_registrant, normalize_isrc, normalize_name, normalize_upc
 from gatekeeper.logic.policy import CarveOutIndex, CompiledPolicy, compile_policy, parse_day
 from gatekeeper.logic.signals import reserved_purposes
 from gatekeeper.models import (
@@ -153,7 +153,7 @@ def _matching_positions(index: CarveOutIndex, metadata: PlatformMetadata, extrac
         found.update(index.uploaders.get(metadata.uploader_id.casefold(), ()))
     rights = extraction.rights
     for text in chain(rights.get("label", ()), rights.get("copyright", ())):
-        found.update(_label_positions(index, normalize_name(text)))
+        found.update(index.label_positions(normalize_name(text)))
     for value in rights.get("isrc", ()):
         if isrc := normalize_isrc(value):
             found.update(index.isrcs.get(isrc, ()))
@@ -162,14 +162,6 @@ def _matching_positions(index: CarveOutIndex, metadata: PlatformMetadata, extrac
         if upc := normalize_upc(value):
             found.update(index.upcs.get(upc, ()))
     return found
-
-
-def _label_positions(index: CarveOutIndex, text_norm: str) -> Iterator[int]:
-    """Carve-outs with a label contained as whole words in a normalized name or copyright text."""
-    for word in set(text_norm.split(" ")):
-        for label, position in index.labels.get(word, ()):
-            if contains_words(text_norm, label):
-                yield position
 
 
 # ---------------------------------------------------------------- rule 5: terms

@@ -31,6 +31,7 @@ DEFAULT_POLICY_PATH: Path = Path(str(files("gatekeeper").joinpath("data", "defau
 _POLICY_KEYS = ("policy_id", "terms", "carve_outs")
 _TERMS_KEYS = ("version", "effective", "grants", "opt_in")
 _CARVE_OUT_KEYS = ("id", "rightsholder", "purposes", "match")
+#: The lists of a carve-out's `match`, each a `CarveOut` field of the same name.
 _MATCH_KEYS = ("partners", "uploaders", "labels", "isrcs", "isrc_registrants", "upcs")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _JSON_TYPES = {
@@ -57,28 +58,42 @@ class CarveOutIndex:
 
     partners: Mapping[str, Positions]
     uploaders: Mapping[str, Positions]
-    #: first word of a normalized label -> (normalized label, position) pairs
-    labels: Mapping[str, tuple[tuple[str, int], ...]]
+    labels: Mapping[str, Positions]
     isrcs: Mapping[str, Positions]
     isrc_registrants: Mapping[str, Positions]
     upcs: Mapping[str, Positions]
+    #: first word of a label -> the numbers of words of the labels starting with it
+    label_lengths: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, carve_outs: Iterable[CarveOut]) -> CarveOutIndex:
-        by: dict[str, defaultdict[str, list[int]]] = {
-            name: defaultdict(list) for name in ("partners", "uploaders", "isrcs", "isrc_registrants", "upcs")
-        }
-        labels: defaultdict[str, list[tuple[str, int]]] = defaultdict(list)
+        by: dict[str, defaultdict[str, list[int]]] = {name: defaultdict(list) for name in _MATCH_KEYS}
         for position, carve_out in enumerate(carve_outs):
             for name, positions in by.items():
                 for value in getattr(carve_out, name):
                     positions[value].append(position)
-            for label in carve_out.labels:
-                labels[label.partition(" ")[0]].append((label, position))
+        lengths: defaultdict[str, set[int]] = defaultdict(set)
+        for label in by["labels"]:
+            words = label.split(" ")
+            lengths[words[0]].add(len(words))
         return cls(
-            labels={first: tuple(entries) for first, entries in labels.items()},
             **{name: {value: tuple(p) for value, p in positions.items()} for name, positions in by.items()},
+            label_lengths={first: tuple(sorted(n)) for first, n in lengths.items()},
         )
+
+    def label_positions(self, text_norm: str) -> set[int]:
+        """Carve-outs with a label contained as whole words in a normalized text.
+
+        Each word of the text that begins some label is looked up with the words
+        after it, as many as those labels have, so the cost depends on the text,
+        not on the number of labels.
+        """
+        found: set[int] = set()
+        words = text_norm.split(" ")
+        for start, word in enumerate(words):
+            for length in self.label_lengths.get(word, ()):
+                found.update(self.labels.get(" ".join(words[start : start + length]), ()))
+        return found
 
 
 @dataclass(frozen=True)
