@@ -281,14 +281,15 @@ def run_demo(out: TextIO) -> int:
         "AWS_SECRET_ACCESS_KEY": "demo",
         "FLAGS_TABLE_NAME": TABLE,
         "POLICY_URI": str(DEFAULT_POLICY_PATH),
+        "GATEKEEPER_DECISION_DATE": DEMO_DATE,
         "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_SERVICE_NAME": "gatekeeper",
         "POWERTOOLS_METRICS_NAMESPACE": "UploadGatekeeper",
     }
-    with _environment(environment), mock_aws():
-        os.environ.pop("AWS_ENDPOINT_URL", None)
+    with _environment({**environment, "AWS_ENDPOINT_URL": ""}), mock_aws():
+        os.environ.pop("AWS_ENDPOINT_URL")  # the emulator is in process: no endpoint
         aws = _Emulated()
         failed = 0
         for date in sorted({u.date for u in UPLOADS}):
