@@ -2,9 +2,11 @@
 
 moto's CloudFormation creates the translated template's bucket, queues and table;
 the handler then runs with the function's environment variables as the template
-resolves them, on uploads that reach it through the template's queue. A drift in
-key schema, resource names, environment variable names, the layer path of the
-default policy or the metrics on the dashboard fails here.
+resolves them, on uploads that reach it through the template's queue, with the
+default policy in the layer and with an operator's policy on S3. A drift in key
+schema, resource names, environment variable names, the layer path of the default
+policy or the metrics on the dashboard fails here, and so does an AWS call the
+code makes that the function's role does not allow on that resource.
 
 What moto does not do is bridged openly: its CloudFormation has no support for
 queue and bucket policies or IAM (`test_iam` checks those) and ignores a bucket's
@@ -17,26 +19,35 @@ notification is built and sent through the queue.
 from __future__ import annotations
 
 import copy
+import fnmatch
 import json
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 import pytest
+from botocore.client import BaseClient
 from moto import mock_aws
 
-from gatekeeper.logic.policy import load_policy_file
+from gatekeeper.logic.policy import DEFAULT_POLICY_PATH, load_policy_file
 from gatekeeper.samples import make_audio
 from tests.aws.support import Context, next_sequencer, remove, s3_notification
-from tests.template.cfn import REGION, Stack, function_environment, local_path
+from tests.template.cfn import ACCOUNT, LAYER_MOUNT, REGION, Stack, function_environment, local_path
 
 #: The resources the handler talks to, which moto's CloudFormation can create.
 DATA_PLANE = {"AWS::S3::Bucket", "AWS::SQS::Queue", "AWS::DynamoDB::Table"}
 STACK_NAME = "upload-gatekeeper"
 KEY = "artists/Zoë Ünder/take 1+2 (live) & more=yes%.mp3"
 METADATA = {"uploader-id": "u-1001", "terms-version": "2025-05-14"}
+POLICY_BUCKET, POLICY_KEY = "operator-policies", "gatekeeper/policy.json"
+#: Deployments the handler is run against: the defaults, and the operator's policy on S3.
+DEPLOYMENTS = {
+    "default policy in the layer": {},
+    "policy on S3": {"PolicyBucket": POLICY_BUCKET, "PolicyKey": POLICY_KEY},
+}
 #: Variables the code reads that other tests may have left set; the template's replace them.
 OUR_VARIABLE_PREFIXES = ("GATEKEEPER_", "FLAGS_TABLE_NAME", "POLICY_URI", "AWS_ENDPOINT_URL")
 
@@ -103,11 +114,19 @@ def _physical_ids(cloudformation: Any, sqs: Any) -> dict[str, dict[str, str]]:
             physical[summary["LogicalResourceId"]].update(Arn=arn, QueueName=arn.rsplit(":", 1)[1])
         elif summary["ResourceType"] == "AWS::S3::Bucket":
             physical[summary["LogicalResourceId"]]["Arn"] = f"arn:aws:s3:::{ref}"
+        elif summary["ResourceType"] == "AWS::DynamoDB::Table":
+            physical[summary["LogicalResourceId"]]["Arn"] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{ref}"
     return physical
 
 
 @pytest.fixture
-def deployed(translated: dict[str, Any]) -> Iterator[Deployment]:
+def parameters() -> dict[str, str]:
+    """The template parameters of the deployment (tests parametrize it)."""
+    return {}
+
+
+@pytest.fixture
+def deployed(translated: dict[str, Any], parameters: dict[str, str]) -> Iterator[Deployment]:
     with mock_aws():
         cloudformation = boto3.client("cloudformation")
         cloudformation.create_stack(StackName=STACK_NAME, TemplateBody=json.dumps(data_plane(translated)))
@@ -115,7 +134,7 @@ def deployed(translated: dict[str, Any]) -> Iterator[Deployment]:
         assert description["StackStatus"] == "CREATE_COMPLETE"
         sqs = boto3.client("sqs")
         pseudo = {**Stack(translated).pseudo, "AWS::StackId": description["StackId"], "AWS::StackName": STACK_NAME}
-        stack = Stack(translated, pseudo=pseudo, physical=_physical_ids(cloudformation, sqs))
+        stack = Stack(translated, parameters, pseudo=pseudo, physical=_physical_ids(cloudformation, sqs))
         yield Deployment(stack, boto3.client("s3"), sqs, boto3.client("dynamodb"))
 
 
@@ -135,6 +154,9 @@ def wired(deployed: Deployment) -> Deployment:
             ]
         },
     )
+    if deployed.stack.condition("PolicyOnS3"):  # the operator's policy, here the default one
+        deployed.s3.create_bucket(Bucket=POLICY_BUCKET)
+        deployed.s3.put_object(Bucket=POLICY_BUCKET, Key=POLICY_KEY, Body=DEFAULT_POLICY_PATH.read_bytes())
     return deployed
 
 
@@ -144,7 +166,8 @@ def handler(wired: Deployment, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]
     from functions.gatekeeper import app
 
     env = function_environment(wired.stack)
-    env["POLICY_URI"] = str(local_path(env["POLICY_URI"]))  # the layer, as Lambda mounts it
+    if env["POLICY_URI"].startswith(LAYER_MOUNT):
+        env["POLICY_URI"] = str(local_path(env["POLICY_URI"]))  # the layer, as Lambda mounts it
     for name in [n for n in os.environ if n.startswith(OUR_VARIABLE_PREFIXES)]:
         monkeypatch.delenv(name)
     for name, value in env.items():
@@ -152,6 +175,44 @@ def handler(wired: Deployment, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]
     app.reset_runtime()
     yield app
     app.reset_runtime()
+
+
+@contextmanager
+def aws_requests(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str]]]:
+    """Record the (IAM action, resource ARN) of every AWS call made inside the block."""
+    requests: list[tuple[str, str]] = []
+    original = BaseClient._make_api_call
+
+    def recording(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        requests.append(_iam_request(client.meta.service_model.signing_name, operation, params))
+        return original(client, operation, params)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(BaseClient, "_make_api_call", recording)
+        yield requests
+
+
+def _iam_request(service: str, operation: str, params: dict[str, Any]) -> tuple[str, str]:
+    """The action IAM authorizes a call as, and the resource it names."""
+    if service == "s3":
+        reads = operation in ("GetObject", "HeadObject")
+        action = ("GetObjectVersion" if params.get("VersionId") else "GetObject") if reads else operation
+        key = f"/{params['Key']}" if "Key" in params else ""
+        return f"s3:{action}", f"arn:aws:s3:::{params['Bucket']}{key}"
+    if service == "dynamodb":
+        return f"dynamodb:{operation}", f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{params['TableName']}"
+    return f"{service}:{operation}", "unknown"
+
+
+def _allowed(stack: Stack, action: str, resource: str) -> bool:
+    """Whether the function's role allows `action` on `resource` (IAM wildcards)."""
+    for policy in stack.properties("GatekeeperFunctionRole")["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            if action in actions and any(fnmatch.fnmatchcase(resource, pattern) for pattern in resources):
+                return True
+    return False
 
 
 def _with_version_and_sequencer(event: dict[str, Any], version_id: str) -> None:
@@ -197,8 +258,9 @@ def test_queue_policy_names_the_bucket_cloudformation_creates(deployed: Deployme
     assert deployed.s3.head_bucket(Bucket=deployed.bucket)["ResponseMetadata"]["HTTPStatusCode"] == 200
 
 
+@pytest.mark.parametrize("parameters", list(DEPLOYMENTS.values()), ids=list(DEPLOYMENTS))
 def test_upload_through_the_stack_is_decided_then_revoked(
-    wired: Deployment, handler: Any, capsys: pytest.CaptureFixture[str]
+    wired: Deployment, handler: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Given a real MP3 uploaded to the stack's bucket with platform metadata
     put = wired.s3.put_object(
@@ -208,7 +270,8 @@ def test_upload_through_the_stack_is_decided_then_revoked(
     created = wired.received_sqs_event()
     assert len(created["Records"]) == 2
     _with_version_and_sequencer(created, put["VersionId"])
-    response = handler.lambda_handler(created, Context())
+    with aws_requests(monkeypatch) as deciding:
+        response = handler.lambda_handler(created, Context())
 
     # Then every message succeeded and the verdict row is in the stack's table
     assert response == {"batchItemFailures": []}
@@ -219,14 +282,15 @@ def test_upload_through_the_stack_is_decided_then_revoked(
     assert row["version_id"] == {"S": put["VersionId"]}
     assert row["eligible"]["M"] == {"ai_training": {"BOOL": True}, "genai_training": {"BOOL": False}}
     assert {"S": "OPT_IN_REQUIRED"} in row["reasons"]["M"]["genai_training"]["L"]
-    # And it was decided under the policy the template's POLICY_URI names in the layer
-    policy_path = local_path(function_environment(wired.stack)["POLICY_URI"])
-    assert row["policy_id"] == {"S": load_policy_file(policy_path).policy_id}
+    # And it was decided under the policy POLICY_URI names (in the layer, or on S3)
+    assert row["policy_id"] == {"S": load_policy_file(DEFAULT_POLICY_PATH).policy_id}
 
     # When the upload is deleted and S3's removal notification arrives through the queue
     removal = remove(wired.s3, KEY, bucket=wired.bucket)
     wired.sqs.send_message(QueueUrl=wired.queue_url, MessageBody=json.dumps(s3_notification(removal)))
-    response = handler.lambda_handler(wired.received_sqs_event(), Context())
+    removed = wired.received_sqs_event()
+    with aws_requests(monkeypatch) as revoking:
+        response = handler.lambda_handler(removed, Context())
 
     # Then the row is revoked
     assert response == {"batchItemFailures": []}
@@ -234,6 +298,15 @@ def test_upload_through_the_stack_is_decided_then_revoked(
     assert row["status"] == {"S": "deleted"}
     assert row["eligible"]["M"] == {"ai_training": {"BOOL": False}, "genai_training": {"BOOL": False}}
     assert row["reasons"]["M"]["ai_training"] == {"L": [{"S": "DELETED"}]}
+
+    # And the function's role allows every AWS call the handler made, on its resource
+    requests = set(deciding + revoking)
+    assert ("s3:GetObjectVersion", f"arn:aws:s3:::{wired.bucket}/{KEY}") in requests
+    assert {action for action, _ in requests} & {"dynamodb:PutItem", "dynamodb:UpdateItem"}
+    if wired.stack.condition("PolicyOnS3"):
+        assert ("s3:GetObject", f"arn:aws:s3:::{POLICY_BUCKET}/{POLICY_KEY}") in requests
+    denied = {request for request in requests if not _allowed(wired.stack, *request)}
+    assert not denied, denied
 
     # And every metric the handler emitted is on the stack's dashboard
     emitted = _emitted_metrics(capsys.readouterr().out)
