@@ -15,6 +15,7 @@ Format families: `tags.id3` (ID3v2/ID3v1), `tags.vorbis` (Vorbis comments),
 
 from __future__ import annotations
 
+import logging
 import struct
 from typing import BinaryIO
 
@@ -58,6 +59,8 @@ from gatekeeper.tags.source import BoundedSource
 from gatekeeper.tags.vorbis import read_flac_c2pa, read_vorbis
 
 __all__ = ["FORMAT_NAMES", "extract"]
+
+logger = logging.getLogger(__name__)
 
 #: Every audio container mutagen reads -> the short name reported as `format`.
 FORMAT_NAMES: dict[type[FileType], str] = {
@@ -107,26 +110,49 @@ def extract(fileobj: BinaryIO, *, limits: Limits | None = None) -> Extraction:
         failure = caused_by(exc, SourceReadError)
         if failure is not None:
             raise failure
-        return Extraction(format=extraction.format, unreadable=_detail(exc, extraction.format))
+        detail = _detail(exc, extraction.format)
+        logger.debug("unreadable %s (%s): %s: %s", detail, extraction.format, type(exc).__qualname__, exc, exc_info=exc)
+        return Extraction(format=extraction.format, unreadable=detail)
     return extraction
 
 
 def _identify(source: BoundedSource) -> type[FileType] | None:
     """The container kind from content alone, by mutagen's scores (ties by name, as `mutagen.File`).
 
-    Untagged MPEG audio and ADTS streams, and MIDI files, score 0 in mutagen unless
-    a file name helps: a frame sync at offset 0 picks MP3 or AAC, `MThd` picks SMF
-    (their loaders verify the rest).
+    Two gaps in scoring without a file name are closed by looking further:
+    - a leading ID3v2 tag makes mutagen score MP3 whatever follows it, so the kind
+      is scored again on the bytes after the tag (FLAC, ADTS AAC, ... with an ID3 prefix);
+    - untagged MPEG audio and ADTS, and MIDI, score 0: a frame sync or `MThd` at
+      the start picks MP3, AAC or SMF (their loaders verify the rest).
     """
     header = source.read_at(0, 128)
-    best = max(_KINDS, key=lambda kind: (kind.score("", source, header), kind.__name__))
-    if best.score("", source, header) > 0:
-        return best
+    kind = _best_scored(source, header)
+    if kind is MP3 and header.startswith(b"ID3") and len(header) >= 10:
+        after = source.read_at(_id3v2_end(header), 128)
+        return _best_scored(source, after, exclude=(MP3, TrueAudio)) or _sniffed(after) or MP3
+    return kind or _sniffed(header)
+
+
+def _best_scored(source: BoundedSource, header: bytes, exclude: tuple[type[FileType], ...] = ()) -> type[FileType] | None:
+    scores = [((kind.score("", source, header), kind.__name__), kind) for kind in _KINDS if kind not in exclude]
+    (score, _name), kind = max(scores, key=lambda entry: entry[0])
+    return kind if score > 0 else None
+
+
+def _sniffed(header: bytes) -> type[FileType] | None:
     if header.startswith(b"MThd"):
         return SMF
     if len(header) < 2 or header[0] != 0xFF or header[1] & 0xE0 != 0xE0:
         return None
     return AAC if header[1] & 0xF6 == 0xF0 else MP3  # ADTS has layer bits 00
+
+
+def _id3v2_end(header: bytes) -> int:
+    """Offset after an ID3v2 tag: 10-byte header, syncsafe size, optional 10-byte footer."""
+    size = 0
+    for byte in header[6:10]:
+        size = size << 7 | (byte & 0x7F)
+    return 10 + size + (10 if header[5] & 0x10 else 0)
 
 
 def _read(audio: FileType, source: BoundedSource, collector: Collector) -> None:

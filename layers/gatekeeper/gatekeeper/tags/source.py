@@ -9,6 +9,7 @@ The view has no file name, so mutagen identifies the container from content only
 
 from __future__ import annotations
 
+import errno
 import io
 from typing import BinaryIO
 
@@ -43,7 +44,8 @@ class BoundedSource(io.RawIOBase):
         base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
         target = base + offset
         if target < 0:
-            raise OSError("seek before the start of the object")
+            # As a real file does: mutagen tells "file too small" by this errno.
+            raise OSError(errno.EINVAL, "seek before the start of the object")
         self._position = target
         return target
 
