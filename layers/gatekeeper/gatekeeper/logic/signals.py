@@ -110,7 +110,7 @@ def c2pa_signal(label: str, entry: str, use: str) -> str:
 # ---------------------------------------------------------------- interpretation
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)  # few distinct signals in practice; bounded against hostile files
 def reserved_purposes(signal: str) -> frozenset[str]:
     """The purposes a signal identifier reserves (empty for a permissive or unknown one)."""
     if signal.startswith(XMP_DMI_PREFIX):
