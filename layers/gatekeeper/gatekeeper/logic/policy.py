@@ -47,6 +47,7 @@ _JSON_TYPES = {
 #: Positions (in policy order) of the carve-outs a value matches.
 Positions = tuple[int, ...]
 _Entry = TypeVar("_Entry")
+_Value = TypeVar("_Value")
 
 
 # ---------------------------------------------------------------- compiled policy
@@ -232,6 +233,13 @@ def _object(
     return value
 
 
+def _optional(
+    problems: _Problems, obj: dict[str, Any], path: str, key: str, check: Callable[[_Problems, Any, str], _Value | None]
+) -> _Value | None:
+    """`check` of `obj[key]` at its path; None when the key is absent (`_object` reports a required one)."""
+    return check(problems, obj[key], _key(path, key)) if key in obj else None
+
+
 def _array(problems: _Problems, value: Any, path: str, *, allow_empty: bool = True) -> list[Any] | None:
     if not isinstance(value, list):
         problems.add(path, f"expected an array, got {_type_name(value)}")
@@ -321,7 +329,7 @@ def _policy(problems: _Problems, doc: Any) -> Policy | None:
     top = _object(problems, doc, "", _POLICY_KEYS, ("policy_id", "terms"))
     if top is None:
         return None
-    policy_id = _text(problems, top["policy_id"], "policy_id") if "policy_id" in top else None
+    policy_id = _optional(problems, top, "", "policy_id", _text)
     terms = _terms_list(problems, top["terms"]) if "terms" in top else ()
     carve_outs = _carve_out_list(problems, top.get("carve_outs", []))
     return Policy(policy_id=policy_id or "", terms=terms, carve_outs=carve_outs)
@@ -339,8 +347,8 @@ def _terms(problems: _Problems, value: Any, path: str) -> Terms | None:
     entry = _object(problems, value, path, _TERMS_KEYS, ("version", "effective"))
     if entry is None:
         return None
-    version = _text(problems, entry["version"], f"{path}.version") if "version" in entry else None
-    effective = _date(problems, entry["effective"], f"{path}.effective") if "effective" in entry else None
+    version = _optional(problems, entry, path, "version", _text)
+    effective = _optional(problems, entry, path, "effective", _date)
     grants = _purposes(problems, entry.get("grants", []), f"{path}.grants", allow_empty=True)
     opt_in = _purposes(problems, entry.get("opt_in", []), f"{path}.opt_in", allow_empty=True)
     for purpose in sorted((grants or frozenset()) & (opt_in or frozenset())):
@@ -391,14 +399,14 @@ def _carve_out(problems: _Problems, value: Any, path: str) -> CarveOut | None:
     entry = _object(problems, value, path, _CARVE_OUT_KEYS, ("id", "match"))
     if entry is None:
         return None
-    carve_out_id = _text(problems, entry["id"], f"{path}.id") if "id" in entry else None
+    carve_out_id = _optional(problems, entry, path, "id", _text)
     if carve_out_id is not None and ":" in carve_out_id:
         problems.add(
             f"{path}.id", f"{_show(carve_out_id)} must not contain ':' (it is part of the reason CARVE_OUT:<id>)"
         )
-    rightsholder = _text(problems, entry["rightsholder"], f"{path}.rightsholder") if "rightsholder" in entry else None
+    rightsholder = _optional(problems, entry, path, "rightsholder", _text)
     purposes = _purposes(problems, entry.get("purposes", list(PURPOSES)), f"{path}.purposes", allow_empty=False)
-    match = _match(problems, entry["match"], f"{path}.match") if "match" in entry else None
+    match = _optional(problems, entry, path, "match", _match)
     if problems.since(mark) or carve_out_id is None or purposes is None or match is None:
         return None
     return CarveOut(
