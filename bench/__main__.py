@@ -1,7 +1,7 @@
 """`python -m bench` (`make bench`): measure the gatekeeper, print a table, write JSON.
 
-Set `BENCH_QUICK=1` for the smoke run: 1 MiB files only, an 8 MiB memory run in
-place of 1 GiB, fewer repeats. `--output` chooses the JSON file
+Set `BENCH_QUICK=1` for the smoke run: 1 MiB files only (no 1 MiB tags), an
+8 MiB memory run in place of 1 GiB, fewer repeats. `--output` chooses the JSON file
 (default `bench/results/latest.json`).
 """
 
@@ -25,7 +25,7 @@ from gatekeeper.logic.decision import decision_date
 from gatekeeper.logic.policy import DEFAULT_POLICY_PATH, load_policy_file
 
 from bench import imports
-from bench.corpus import GIB, GIB_LAYOUT, LAYOUTS, MIB, Layout, Upload, generate
+from bench.corpus import GIB, GIB_LAYOUT, LARGE_TAG_LAYOUTS, LAYOUTS, MIB, Layout, Upload, generate
 from bench.decisions import BUCKET, DecisionBench, upload
 from bench.motoserver import moto_endpoint
 from bench.report import Link, comparison_document, cost_document, machine, ratio, render, targets
@@ -41,6 +41,7 @@ PLATFORM_METADATA = {"uploader-id": "bench-uploader", "terms-version": "2025-05-
 class Settings:
     quick: bool
     sizes: tuple[int, ...]  # per-decision comparison sizes
+    large_tag_size: int | None  # file size for LARGE_TAG_LAYOUTS (None: skipped)
     memory_sizes: tuple[int, int]  # gatekeeper-only memory run: small, large
     repeats: int  # timed runs per measurement (medians)
     import_repeats: int
@@ -51,8 +52,15 @@ class Settings:
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         if env.get("BENCH_QUICK", "").strip() not in ("", "0"):
-            return cls(True, (MIB,), (MIB, 8 * MIB), 2, 2, 2_000, 2)
-        return cls(False, (MIB, 50 * MIB), (MIB, GIB), 5, 11, 20_000, 5)
+            return cls(True, (MIB,), None, (MIB, 8 * MIB), 2, 2, 2_000, 2)
+        return cls(False, (MIB, 50 * MIB), 8 * MIB, (MIB, GIB), 5, 11, 20_000, 5)
+
+    def uploads(self) -> list[tuple[Layout, int]]:
+        """Every (layout, size) of the per-decision comparison."""
+        plan = [(layout, size) for size in self.sizes for layout in LAYOUTS]
+        if self.large_tag_size:
+            plan += [(layout, self.large_tag_size) for layout in LARGE_TAG_LAYOUTS]
+        return plan
 
 
 def run(settings: Settings, link: Link) -> dict[str, Any]:
@@ -78,8 +86,7 @@ def run(settings: Settings, link: Link) -> dict[str, Any]:
         directory = Path(scratch)
         document["decisions"] = [
             comparison_document(_with_upload(client, layout, size, directory, bench.compare), link)
-            for size in settings.sizes
-            for layout in LAYOUTS
+            for layout, size in settings.uploads()
         ]
         document["memory"] = memory_run(client, bench, settings.memory_sizes, directory, link)
     document["targets"] = targets(document)

@@ -3,8 +3,9 @@
 Files come from `gatekeeper.samples.write_audio` (streamed, so 1 GiB costs no
 memory) into a temporary directory and are never committed. Each carries every
 rights field, a non-reserving text signal, an XMP packet where the container has
-a carrier, and `TAG_PADDING_BYTES` of tag padding standing in for cover art, so
-the tags are as large as a real upload's.
+a carrier, and tag padding standing in for cover art: `TAG_PADDING_BYTES` in
+`LAYOUTS`, 1 MiB in `LARGE_TAG_LAYOUTS` (where the budget's `tag size + 64 KiB`
+clause applies).
 
 `metadata_bytes` measures, independently of the gatekeeper's readers, how many
 bytes of the file are not audio payload: the "tag size" of issue 6's read budget
@@ -16,7 +17,7 @@ from __future__ import annotations
 import io
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -60,6 +61,7 @@ class Layout:
     fmt: str  # `gatekeeper.samples` format
     xmp: bool = True
     moov_at_end: bool = False
+    tag_padding: int = TAG_PADDING_BYTES
 
 
 LAYOUTS: tuple[Layout, ...] = (
@@ -70,6 +72,11 @@ LAYOUTS: tuple[Layout, ...] = (
     Layout("m4a-moov-end", "mp4", moov_at_end=True),
     Layout("wav-id3-end", "wav"),
     Layout("aiff", "aiff"),
+)
+
+#: The same layouts with a 1 MiB tag (the sample Ogg writer takes no padding).
+LARGE_TAG_LAYOUTS: tuple[Layout, ...] = tuple(
+    replace(layout, name=f"{layout.name}-1m-tag", tag_padding=MIB) for layout in LAYOUTS if layout.fmt != "ogg_vorbis"
 )
 
 #: The layout of the 1 GiB memory run: its tags lie after a 1 GiB `data` chunk.
@@ -103,7 +110,7 @@ def generate(layout: Layout, size: int, directory: Path) -> Upload:
         layout.fmt,
         tags=RIGHTS_TAGS,
         xmp=XMP_PACKET if layout.xmp else None,
-        padding_bytes=TAG_PADDING_BYTES,
+        padding_bytes=layout.tag_padding,
         size_hint=size,
         moov_at_end=layout.moov_at_end,
     )

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mutagen.id3 import ID3
 
-from bench.corpus import LAYOUTS, TAG_PADDING_BYTES, XMP_PACKET, generate
+from bench.corpus import LARGE_TAG_LAYOUTS, LAYOUTS, XMP_PACKET, generate
 from bench.report import MAX_MEMORY_GROWTH
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,12 +104,19 @@ def test_cold_import_and_throughput_are_measured_and_printed(quick_run: tuple[di
     assert "Targets:" in printed and "Cold import" in printed
 
 
-@pytest.mark.parametrize("layout", LAYOUTS, ids=lambda layout: layout.name)
+@pytest.mark.parametrize("layout", LAYOUTS + LARGE_TAG_LAYOUTS, ids=lambda layout: layout.name)
 def test_generated_uploads_carry_tags_of_real_size(layout, tmp_path: Path) -> None:
-    """Given a generated 1 MiB upload, then its measured tag size covers the padding and the XMP packet."""
-    upload = generate(layout, 1 << 20, tmp_path)
+    """Given a generated 2 MiB upload, then its measured tag size covers the padding and the XMP packet."""
+    upload = generate(layout, 2 << 20, tmp_path)
     assert upload.path.stat().st_size == upload.size
     assert 0 < upload.metadata_bytes < upload.size
     if layout.xmp:
-        assert upload.metadata_bytes >= TAG_PADDING_BYTES + len(XMP_PACKET)
+        assert upload.metadata_bytes >= layout.tag_padding + len(XMP_PACKET)
     assert upload.read_budget == max(256 * 1024, upload.metadata_bytes + 64 * 1024)
+
+
+def test_tag_size_of_an_mp3_is_its_id3v2_tag_as_mutagen_reads_it(tmp_path: Path) -> None:
+    """Given a generated MP3, then the benchmark's tag size equals mutagen's ID3v2 size (header included)."""
+    upload = generate(LAYOUTS[0], 1 << 20, tmp_path)
+    assert LAYOUTS[0].fmt == "mp3"
+    assert upload.metadata_bytes == ID3(upload.path).size
