@@ -129,11 +129,12 @@ def test_bad_usage_exits_2_with_one_line(capsys, plain_flac, argv, message):
     assert message in err and len(err.strip().splitlines()) == 1
 
 
-def test_a_bad_date_is_a_usage_error(capsys, plain_flac):
+@pytest.mark.parametrize("date", ["2025-02-30", "2024-W07-1", "20240212"])
+def test_a_bad_date_is_a_usage_error(capsys, plain_flac, date):
     with pytest.raises(SystemExit) as exit_info:
-        main(["decide", str(plain_flac), "--date", "2025-02-30"])
+        main(["decide", str(plain_flac), "--date", date])
     assert exit_info.value.code == 2
-    assert "bad date '2025-02-30'" in capsys.readouterr().err
+    assert f"bad date '{date}'" in capsys.readouterr().err
 
 
 def test_the_installed_command_runs_without_any_aws_configuration(tmp_path, acme_mp3):

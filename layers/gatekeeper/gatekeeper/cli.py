@@ -35,10 +35,12 @@ class UsageError(Exception):
 
 
 def _parse_date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"bad date {text!r} (expected YYYY-MM-DD)") from None
+    from gatekeeper.logic.policy import parse_day
+
+    day = parse_day(text)
+    if day is None:
+        raise argparse.ArgumentTypeError(f"bad date {text!r} (expected YYYY-MM-DD)")
+    return day
 
 
 def _parse_meta(pairs: Sequence[str]) -> dict[str, str]:
