@@ -13,10 +13,10 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-MAX_ATTEMPTS = 4
+MAX_ATTEMPTS = 4  # in all, the first attempt included
 
 LAMBDA_CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+    retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
     connect_timeout=2,
     read_timeout=10,
     tcp_keepalive=True,
