@@ -133,7 +133,13 @@ def test_deeply_nested_atoms_fail_closed_without_reading_much() -> None:
     data = make_audio("mp4")
     moov = data.index(b"moov") - 4
     size = struct.unpack(">I", data[moov : moov + 4])[0]
-    data = data[:moov] + struct.pack(">I", size + len(nested)) + data[moov + 4 : moov + size] + nested + data[moov + size :]
+    data = (
+        data[:moov]
+        + struct.pack(">I", size + len(nested))
+        + data[moov + 4 : moov + size]
+        + nested
+        + data[moov + size :]
+    )
     extraction, source = _counted(data)
     # Then the file is either read or refused, never a crash, and never more than a few times its size
     assert extraction.format == "mp4"
@@ -144,7 +150,9 @@ def test_a_billion_laughs_xmp_packet_is_refused() -> None:
     # Given an XMP packet declaring nested entities, in a WAV _PMX chunk
     bomb = (
         b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-        + b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10) for i in range(1, 10))
+        + b"".join(
+            b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10) for i in range(1, 10)
+        )
         + b']><x:xmpmeta xmlns:x="adobe:ns:meta/">&lol9;</x:xmpmeta>'
     )
     extraction, _ = _counted(add_riff_chunk(make_audio("wav"), b"_PMX", bomb))

@@ -93,7 +93,9 @@ def test_every_corpus_file_gets_a_verdict_consistent_with_mutagen(path: Path) ->
     # Given a real-world file, read by content only
     with path.open("rb") as fh:
         extraction = extract(fh)
-    verdict = decide(DecisionInputs(PlatformMetadata(terms_version="2025-05-14"), extraction), POLICY, dt.date(2025, 6, 1))
+    verdict = decide(
+        DecisionInputs(PlatformMetadata(terms_version="2025-05-14"), extraction), POLICY, dt.date(2025, 6, 1)
+    )
     # Then a verdict exists for both purposes, UNREADABLE exactly when the file was unreadable
     unreadable = {p: any(r.startswith("UNREADABLE") for r in verdict.reasons[p]) for p in PURPOSES}
     assert set(unreadable.values()) == {extraction.unreadable is not None}
@@ -123,4 +125,3 @@ def test_malformed_real_files_are_unreadable_with_a_detail(name: str) -> None:
     # Then it fails closed with the expected detail and no rights
     assert extraction.unreadable == MALFORMED[name]
     assert extraction.rights == {} and extraction.signals == []
-

@@ -215,15 +215,26 @@ def test_asf_attributes_with_and_without_wm_prefix_are_read(corpus_dir) -> None:
     extraction = _extract(_edited((corpus_dir / "silence-1.wma").read_bytes(), ASF, edit))
     # Then they map like every other container's, and the numeric value is text
     assert extraction.format == "asf"
-    assert extraction.rights == {"title": ["test"], "label": ["Wm Label"], "isrc": ["USAC12400001"], "copyright": ["(c) Wm"]}
+    assert extraction.rights == {
+        "title": ["test"],
+        "label": ["Wm Label"],
+        "isrc": ["USAC12400001"],
+        "copyright": ["(c) Wm"],
+    }
     assert extraction.signals == ["tag:AI_TRAINING=0"]
 
 
 def test_wav_riff_info_rights_are_read_beside_the_id3_chunk() -> None:
     # Given a WAV with LIST/INFO items and an ID3 chunk
-    data = make_audio("wav", tags={"artist": "Id3 Artist"}, info={"INAM": "Info Title", "IART": "Info Artist", "ICOP": "(c) Info"})
+    data = make_audio(
+        "wav", tags={"artist": "Id3 Artist"}, info={"INAM": "Info Title", "IART": "Info Artist", "ICOP": "(c) Info"}
+    )
     # Then both sources are merged
-    assert _extract(data).rights == {"artist": ["Id3 Artist", "Info Artist"], "title": ["Info Title"], "copyright": ["(c) Info"]}
+    assert _extract(data).rights == {
+        "artist": ["Id3 Artist", "Info Artist"],
+        "title": ["Info Title"],
+        "copyright": ["(c) Info"],
+    }
 
 
 def test_aiff_text_chunks_are_read() -> None:
@@ -334,7 +345,9 @@ class FailingSource(io.BytesIO):
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_a_source_read_error_propagates_whatever_reader_it_hits(fmt: str, ok_reads: int) -> None:
     # Given a source that fails after a few reads (inside mutagen or our own walkers)
-    source = FailingSource(make_audio(fmt, tags=RIGHTS, xmp=xmp_packet(tdm="1") if fmt in XMP_CARRIERS else None), ok_reads)
+    source = FailingSource(
+        make_audio(fmt, tags=RIGHTS, xmp=xmp_packet(tdm="1") if fmt in XMP_CARRIERS else None), ok_reads
+    )
     # Then extract raises the SourceReadError (the event is retried), never a verdict
     with pytest.raises(SourceReadError):
         extract(source)

@@ -112,7 +112,20 @@ def test_mp3_tagged_by_lame(pcm: Path, tmp_path: Path) -> None:
 def test_flac_tagged_by_flac_and_metaflac(pcm: Path, tmp_path: Path) -> None:
     # Given a FLAC tagged at encode time (flac -T) and afterwards (metaflac --set-tag)
     path = tmp_path / "reference.flac"
-    _run("flac", "-s", "-f", "-T", "TITLE=Flac Title", "-T", "LICENSE=https://example.com/l", "-T", "TDM-RESERVATION=1", pcm, "-o", path)
+    _run(
+        "flac",
+        "-s",
+        "-f",
+        "-T",
+        "TITLE=Flac Title",
+        "-T",
+        "LICENSE=https://example.com/l",
+        "-T",
+        "TDM-RESERVATION=1",
+        pcm,
+        "-o",
+        path,
+    )
     _run("metaflac", "--set-tag=UPC=0123456789012", "--set-tag=ORGANIZATION=Flac Org", path)
     # Then both tools' fields are read
     extraction = _read(path)

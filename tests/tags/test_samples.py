@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import subprocess
+import uuid
 from pathlib import Path
 
 import mutagen
@@ -16,7 +17,8 @@ from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
 
-from gatekeeper.samples import FORMATS, XMP_UUID, make_audio, write_audio
+from gatekeeper.samples import FORMATS, make_audio, write_audio
+from gatekeeper.tags.mp4boxes import XMP_UUID
 
 KINDS = {"mp3": MP3, "flac": FLAC, "ogg_vorbis": OggVorbis, "opus": OggOpus, "mp4": MP4, "wav": WAVE, "aiff": AIFF}
 TAGS = {"title": "Song", "artist": ["One", "Two"], "label": "Acme Records", "isrc": "USAC12400001", "AI_TRAINING": "no"}
@@ -35,7 +37,13 @@ def _values(tags, *keys: str) -> list[str]:
 
 
 NATIVE = {
-    "mp3": {"title": ["TIT2"], "artist": ["TPE1"], "label": ["TPUB"], "isrc": ["TSRC"], "AI_TRAINING": ["TXXX:AI_TRAINING"]},
+    "mp3": {
+        "title": ["TIT2"],
+        "artist": ["TPE1"],
+        "label": ["TPUB"],
+        "isrc": ["TSRC"],
+        "AI_TRAINING": ["TXXX:AI_TRAINING"],
+    },
     "mp4": {
         "title": ["\xa9nam"],
         "artist": ["\xa9ART"],
@@ -45,7 +53,13 @@ NATIVE = {
     },
 }
 NATIVE["wav"] = NATIVE["aiff"] = NATIVE["mp3"]
-VORBIS = {"title": ["title"], "artist": ["artist"], "label": ["label"], "isrc": ["isrc"], "AI_TRAINING": ["ai_training"]}
+VORBIS = {
+    "title": ["title"],
+    "artist": ["artist"],
+    "label": ["label"],
+    "isrc": ["isrc"],
+    "AI_TRAINING": ["ai_training"],
+}
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -97,7 +111,7 @@ def test_xmp_goes_to_each_containers_spec_carrier() -> None:
     # Then MP3 has it as PRIV owner XMP, MP4 in the XMP uuid box, WAV in _PMX, AIFF in APPL "XMP "
     privs = MP3(io.BytesIO(make_audio("mp3", xmp=XMP))).tags.getall("PRIV")
     assert [(p.owner, p.data) for p in privs] == [("XMP", XMP)]
-    assert b"uuid" + XMP_UUID + XMP in make_audio("mp4", xmp=XMP)
+    assert b"uuid" + uuid.UUID(XMP_UUID).bytes + XMP in make_audio("mp4", xmp=XMP)
     assert b"_PMX" + len(XMP).to_bytes(4, "little") + XMP in make_audio("wav", xmp=XMP)
     assert b"APPL" + (len(XMP) + 4).to_bytes(4, "big") + b"XMP " + XMP in make_audio("aiff", xmp=XMP)
 
@@ -116,7 +130,10 @@ def test_padding_bytes_grow_the_tag_block() -> None:
     assert len(make_audio("mp3", tags=TAGS, padding_bytes=1000)) - len(make_audio("mp3", tags=TAGS)) == 1000
 
 
-@pytest.mark.parametrize(("fmt", "kwargs"), [("flac", {"xmp": XMP}), ("mp3", {"info": {"ICOP": "x"}}), ("wav", {"moov_at_end": True}), ("mod", {})])
+@pytest.mark.parametrize(
+    ("fmt", "kwargs"),
+    [("flac", {"xmp": XMP}), ("mp3", {"info": {"ICOP": "x"}}), ("wav", {"moov_at_end": True}), ("mod", {})],
+)
 def test_impossible_requests_are_refused(fmt: str, kwargs: dict) -> None:
     # When asked for a carrier the container does not have, or an unknown format
     # Then the synthesizer refuses instead of writing something else

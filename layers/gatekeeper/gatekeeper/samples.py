@@ -33,13 +33,18 @@ from __future__ import annotations
 import io
 import struct
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from os import PathLike
-from typing import BinaryIO
+from typing import BinaryIO, TypedDict, Unpack
 
 from mutagen._vorbis import VComment
 from mutagen.id3 import ID3, PRIV, TCOP, TIT2, TPE1, TPUB, TSRC, TXXX, WCOP, Frame
 from mutagen.ogg import OggPage
+
+from gatekeeper.tags.aiff import XMP_SIGNATURE
+from gatekeeper.tags.chunks import box, iff_chunk
+from gatekeeper.tags.mp4boxes import XMP_UUID, uuid_box
+from gatekeeper.tags.riff import info_list, riff_chunk
 
 TagValues = str | list[str]
 TagMap = Mapping[str, TagValues]
@@ -47,61 +52,49 @@ TagMap = Mapping[str, TagValues]
 #: Formats `make_audio` can synthesize (names as `Extraction.format` reports them).
 FORMATS: tuple[str, ...] = ("mp3", "flac", "ogg_vorbis", "opus", "mp4", "wav", "aiff")
 
-XMP_UUID = bytes.fromhex("BE7ACFCB97A942E89C71999491E3AFAC")
 _VENDOR = "gatekeeper samples"
 _RATE = 44100
 _SECOND_FRAMES = 8  # minimal length, in codec frames, of a file without size_hint
 
 
-def make_audio(
-    fmt: str,
-    *,
-    tags: TagMap | None = None,
-    xmp: bytes | None = None,
-    padding_bytes: int = 0,
-    size_hint: int | None = None,
-    info: Mapping[str, str] | None = None,
-    moov_at_end: bool = False,
-) -> bytes:
+class SampleOptions(TypedDict, total=False):
+    """Keyword options of `make_audio` / `write_audio`."""
+
+    tags: TagMap | None  # generic or free names -> value(s), see the module doc
+    xmp: bytes | None  # an XMP packet for the container's SPEC carrier
+    padding_bytes: int  # padding in the tag block (ID3, FLAC PADDING, MP4 free)
+    size_hint: int | None  # pad the audio payload with silence to about this many bytes
+    info: Mapping[str, str] | None  # RIFF LIST/INFO items (WAV only)
+    moov_at_end: bool  # put the moov atom after the mdat (MP4 only)
+
+
+def make_audio(fmt: str, **options: Unpack[SampleOptions]) -> bytes:
     """A complete file of `fmt` as bytes (see the module doc for the tag mapping)."""
     out = io.BytesIO()
-    write_audio(
-        out, fmt, tags=tags, xmp=xmp, padding_bytes=padding_bytes, size_hint=size_hint, info=info, moov_at_end=moov_at_end
-    )
+    write_audio(out, fmt, **options)
     return out.getvalue()
 
 
-def write_audio(
-    target: str | PathLike[str] | BinaryIO,
-    fmt: str,
-    *,
-    tags: TagMap | None = None,
-    xmp: bytes | None = None,
-    padding_bytes: int = 0,
-    size_hint: int | None = None,
-    info: Mapping[str, str] | None = None,
-    moov_at_end: bool = False,
-) -> int:
+def write_audio(target: str | PathLike[str] | BinaryIO, fmt: str, **options: Unpack[SampleOptions]) -> int:
     """Stream a file of `fmt` to a path or binary file; returns the bytes written.
 
     The audio payload is written in chunks, so `size_hint` may ask for files far
-    larger than memory (1 GiB benchmarks). `info` (RIFF INFO ids such as ``ICOP``)
-    is WAV-only; `moov_at_end` is MP4-only.
+    larger than memory (1 GiB benchmarks).
     """
-    spec = _Spec(
-        tags=_normalize_tags(tags),
-        xmp=xmp,
-        padding=max(0, padding_bytes),
-        size_hint=size_hint,
-        info=dict(info or {}),
-        moov_at_end=moov_at_end,
-    )
     writer = _WRITERS.get(fmt)
     if writer is None:
         raise ValueError(f"unsupported sample format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    spec = _Spec(
+        tags=_normalize_tags(options.get("tags")),
+        xmp=options.get("xmp"),
+        padding=max(0, options.get("padding_bytes", 0)),
+        size_hint=options.get("size_hint"),
+        info=dict(options.get("info") or {}),
+        moov_at_end=options.get("moov_at_end", False),
+    )
     if spec.info and fmt != "wav":
         raise ValueError("info (RIFF INFO) applies to wav only")
-    if moov_at_end and fmt != "mp4":
+    if spec.moov_at_end and fmt != "mp4":
         raise ValueError("moov_at_end applies to mp4 only")
     if isinstance(target, (str, PathLike)):
         with open(target, "wb") as fh:
@@ -276,7 +269,7 @@ def _utf8_number(value: int) -> bytes:
     for length, lead in ((2, 0xC0), (3, 0xE0), (4, 0xF0), (5, 0xF8), (6, 0xFC)):
         if value < 1 << (5 * length + 1):
             tail = [0x80 | ((value >> (6 * i)) & 0x3F) for i in range(length - 2, -1, -1)]
-            return bytes([lead | (value >> (6 * (length - 1)))] + tail)
+            return bytes([lead | (value >> (6 * (length - 1))), *tail])
     raise ValueError("frame number too large")
 
 
@@ -402,7 +395,9 @@ def _write_ogg(out: BinaryIO, codec: _OggCodec, spec: _Spec) -> None:
         sequence += 1
 
 
-def _page(packets: list[bytes], serial: int, sequence: int, position: int, *, first: bool = False, last: bool = False) -> OggPage:
+def _page(
+    packets: list[bytes], serial: int, sequence: int, position: int, *, first: bool = False, last: bool = False
+) -> OggPage:
     page = OggPage()
     page.packets = packets
     page.serial = serial
@@ -450,8 +445,7 @@ def _write_opus(out: BinaryIO, spec: _Spec) -> None:
 
 
 def _box(kind: bytes, *payload: bytes) -> bytes:
-    body = b"".join(payload)
-    return struct.pack(">I", 8 + len(body)) + kind + body
+    return box(kind, b"".join(payload))
 
 
 def _full_box(kind: bytes, *payload: bytes, version: int = 0, flags: int = 0) -> bytes:
@@ -497,14 +491,28 @@ def _mp4_data(value: str) -> bytes:
 def _mp4_moov(spec: _Spec, samples: int, payload_offset: int) -> bytes:
     duration = samples * 1024
     mvhd = _full_box(
-        b"mvhd", struct.pack(">IIII", 0, 0, _RATE, duration), struct.pack(">IH", 0x10000, 0x100), bytes(10), _MATRIX, bytes(24), struct.pack(">I", 2)
+        b"mvhd",
+        struct.pack(">IIII", 0, 0, _RATE, duration),
+        struct.pack(">IH", 0x10000, 0x100),
+        bytes(10),
+        _MATRIX,
+        bytes(24),
+        struct.pack(">I", 2),
     )
     tkhd = _full_box(
-        b"tkhd", struct.pack(">IIIII", 0, 0, 1, 0, duration), bytes(8), struct.pack(">HHHH", 0, 0, 0x100, 0), _MATRIX, bytes(8), flags=7
+        b"tkhd",
+        struct.pack(">IIIII", 0, 0, 1, 0, duration),
+        bytes(8),
+        struct.pack(">HHHH", 0, 0, 0x100, 0),
+        _MATRIX,
+        bytes(8),
+        flags=7,
     )
     mdhd = _full_box(b"mdhd", struct.pack(">IIII", 0, 0, _RATE, duration), struct.pack(">HH", 0x55C4, 0))
     hdlr = _full_box(b"hdlr", struct.pack(">I", 0), b"soun", bytes(12), b"SoundHandler\x00")
-    mp4a = _box(b"mp4a", bytes(6), struct.pack(">H", 1), bytes(8), struct.pack(">HHHHI", 1, 16, 0, 0, _RATE << 16), _esds())
+    mp4a = _box(
+        b"mp4a", bytes(6), struct.pack(">H", 1), bytes(8), struct.pack(">HHHHI", 1, 16, 0, 0, _RATE << 16), _esds()
+    )
     stbl = _box(
         b"stbl",
         _full_box(b"stsd", struct.pack(">I", 1), mp4a),
@@ -528,7 +536,7 @@ def _write_mp4(out: BinaryIO, spec: _Spec) -> None:
     samples = spec.frames(_AAC_FRAME_BYTES)
     head = _box(b"ftyp", b"M4A ", struct.pack(">I", 0), b"M4A mp42isom\x00\x00\x00\x00")
     if spec.xmp is not None:
-        head += _box(b"uuid", XMP_UUID, spec.xmp)
+        head += uuid_box(XMP_UUID, spec.xmp)
     mdat_header = struct.pack(">I", 8 + samples * _AAC_FRAME_BYTES) + b"mdat"
     moov_size = len(_mp4_moov(spec, samples, 0))
     if spec.moov_at_end:
@@ -545,27 +553,17 @@ def _write_mp4(out: BinaryIO, spec: _Spec) -> None:
 _PCM_BLOCK = bytes(4096)  # 16-bit mono silence written per step
 
 
-def _riff_chunk(kind: bytes, payload: bytes, *, big_endian: bool = False) -> bytes:
-    size = struct.pack(">I" if big_endian else "<I", len(payload))
-    return kind + size + payload + (b"\x00" if len(payload) % 2 else b"")
-
-
-def _riff_info(info: Mapping[str, str]) -> bytes:
-    items = b"".join(_riff_chunk(key.encode("ascii")[:4].ljust(4), value.encode("utf-8") + b"\x00") for key, value in info.items())
-    return _riff_chunk(b"LIST", b"INFO" + items)
-
-
 def _write_wav(out: BinaryIO, spec: _Spec) -> None:
     blocks = spec.frames(len(_PCM_BLOCK))
     data_bytes = blocks * len(_PCM_BLOCK)
     trailer = b""
     if spec.info:
-        trailer += _riff_info(spec.info)
+        trailer += info_list(spec.info)
     if spec.xmp is not None:
-        trailer += _riff_chunk(b"_PMX", spec.xmp)
+        trailer += riff_chunk(b"_PMX", spec.xmp)
     if spec.tags or spec.padding:
-        trailer += _riff_chunk(b"id3 ", _id3_bytes(_without_xmp(spec)))
-    fmt = _riff_chunk(b"fmt ", struct.pack("<HHIIHH", 1, 1, _RATE, _RATE * 2, 2, 16))
+        trailer += riff_chunk(b"id3 ", _id3_bytes(replace(spec, xmp=None)))
+    fmt = riff_chunk(b"fmt ", struct.pack("<HHIIHH", 1, 1, _RATE, _RATE * 2, 2, 16))
     riff_size = 4 + len(fmt) + 8 + data_bytes + len(trailer)
     out.write(b"RIFF" + struct.pack("<I", riff_size) + b"WAVE" + fmt + b"data" + struct.pack("<I", data_bytes))
     _write_repeated(out, _PCM_BLOCK, blocks)
@@ -581,22 +579,17 @@ def _extended80(value: int) -> bytes:
 def _write_aiff(out: BinaryIO, spec: _Spec) -> None:
     blocks = spec.frames(len(_PCM_BLOCK))
     data_bytes = blocks * len(_PCM_BLOCK)
-    comm = _riff_chunk(b"COMM", struct.pack(">HIH", 1, data_bytes // 2, 16) + _extended80(_RATE), big_endian=True)
+    comm = iff_chunk(b"COMM", struct.pack(">HIH", 1, data_bytes // 2, 16) + _extended80(_RATE), "big")
     trailer = b""
     if spec.xmp is not None:
-        trailer += _riff_chunk(b"APPL", b"XMP " + spec.xmp, big_endian=True)
+        trailer += iff_chunk(b"APPL", XMP_SIGNATURE + spec.xmp, "big")
     if spec.tags or spec.padding:
-        trailer += _riff_chunk(b"ID3 ", _id3_bytes(_without_xmp(spec)), big_endian=True)
+        trailer += iff_chunk(b"ID3 ", _id3_bytes(replace(spec, xmp=None)), "big")
     form_size = 4 + len(comm) + 16 + data_bytes + len(trailer)
     out.write(b"FORM" + struct.pack(">I", form_size) + b"AIFF" + comm)
     out.write(b"SSND" + struct.pack(">III", 8 + data_bytes, 0, 0))
     _write_repeated(out, _PCM_BLOCK, blocks)
     out.write(trailer)
-
-
-def _without_xmp(spec: _Spec) -> _Spec:
-    """The same tags without the XMP packet (which has its own chunk in RIFF/AIFF)."""
-    return _Spec(spec.tags, None, spec.padding, spec.size_hint, spec.info, spec.moov_at_end)
 
 
 _WRITERS: dict[str, Callable[[BinaryIO, _Spec], None]] = {
@@ -608,4 +601,3 @@ _WRITERS: dict[str, Callable[[BinaryIO, _Spec], None]] = {
     "wav": _write_wav,
     "aiff": _write_aiff,
 }
-

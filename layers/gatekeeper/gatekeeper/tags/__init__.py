@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import struct
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from mutagen import FileType
 from mutagen._vorbis import VComment
@@ -99,17 +99,18 @@ def extract(fileobj: BinaryIO, *, limits: Limits | None = None) -> Extraction:
     limits = limits or Limits.from_env()
     extraction = Extraction()
     try:
-        source = BoundedSource(fileobj, limits)
-        kind = _identify(source)
+        bounded = BoundedSource(fileobj, limits)
+        kind = _identify(bounded)
         if kind is None:
             return Extraction(unreadable=UNIDENTIFIED)
         extraction.format = FORMAT_NAMES[kind]
+        source = cast(BinaryIO, bounded)  # a RawIOBase, which typing does not count as BinaryIO
         source.seek(0)
         _read(kind(source), source, Collector(extraction, limits))
     except Exception as exc:  # noqa: BLE001 - fail closed on anything the content causes
         failure = caused_by(exc, SourceReadError)
         if failure is not None:
-            raise failure
+            raise failure  # noqa: B904 - the transient cause itself, not mutagen's wrapper
         detail = _detail(exc, extraction.format)
         logger.debug("unreadable %s (%s): %s: %s", detail, extraction.format, type(exc).__qualname__, exc, exc_info=exc)
         return Extraction(format=extraction.format, unreadable=detail)
@@ -129,11 +130,13 @@ def _identify(source: BoundedSource) -> type[FileType] | None:
     kind = _best_scored(source, header)
     if kind is MP3 and header.startswith(b"ID3") and len(header) >= 10:
         after = source.read_at(_id3v2_end(header), 128)
-        return _best_scored(source, after, exclude=(MP3, TrueAudio)) or _sniffed(after) or MP3
+        return _best_scored(source, after, exclude=(MP3,)) or _sniffed(after) or MP3
     return kind or _sniffed(header)
 
 
-def _best_scored(source: BoundedSource, header: bytes, exclude: tuple[type[FileType], ...] = ()) -> type[FileType] | None:
+def _best_scored(
+    source: BoundedSource, header: bytes, exclude: tuple[type[FileType], ...] = ()
+) -> type[FileType] | None:
     scores = [((kind.score("", source, header), kind.__name__), kind) for kind in _KINDS if kind not in exclude]
     (score, _name), kind = max(scores, key=lambda entry: entry[0])
     return kind if score > 0 else None
@@ -155,7 +158,7 @@ def _id3v2_end(header: bytes) -> int:
     return 10 + size + (10 if header[5] & 0x10 else 0)
 
 
-def _read(audio: FileType, source: BoundedSource, collector: Collector) -> None:
+def _read(audio: FileType, source: BinaryIO, collector: Collector) -> None:
     """The container's own tags, then what sits beside them in that format."""
     tags = audio.tags
     if isinstance(tags, ID3):
@@ -168,19 +171,18 @@ def _read(audio: FileType, source: BoundedSource, collector: Collector) -> None:
         read_apev2(tags, collector)
     elif isinstance(tags, ASFTags):
         read_asf(tags, collector)
-    fmt = collector.extraction.format
-    if fmt == "flac":
+    if isinstance(audio, FLAC):
         read_prepended_id3(source, collector)
         read_flac_c2pa(audio, collector)
-    elif fmt == "aac":
+    elif isinstance(audio, AAC):
         read_prepended_id3(source, collector)
-    elif fmt in ("mp3", "trueaudio"):
+    elif isinstance(audio, (MP3, TrueAudio)):
         read_trailing_apev2(source, collector)
-    elif fmt == "mp4":
+    elif isinstance(audio, MP4):
         read_mp4_boxes(source, collector)
-    elif fmt == "wav":
+    elif isinstance(audio, WAVE):
         read_wav_chunks(source, collector)
-    elif fmt == "aiff":
+    elif isinstance(audio, AIFF):
         read_aiff_chunks(source, collector)
 
 

@@ -7,10 +7,11 @@ tags. Text values may hold several values separated by NUL; binary items are ski
 
 from __future__ import annotations
 
+from typing import BinaryIO
+
 from mutagen.apev2 import EXTERNAL, TEXT, APENoHeaderError, APEv2
 
 from gatekeeper.tags.collect import Collector
-from gatekeeper.tags.source import BoundedSource
 
 
 def read_apev2(tags: APEv2, collector: Collector) -> None:
@@ -22,7 +23,7 @@ def read_apev2(tags: APEv2, collector: Collector) -> None:
             collector.named(key, [str(value)])
 
 
-def read_trailing_apev2(source: BoundedSource, collector: Collector) -> None:
+def read_trailing_apev2(source: BinaryIO, collector: Collector) -> None:
     """An APEv2 tag at the end of a file whose main tag is ID3 (absent: nothing)."""
     source.seek(0)
     try:

@@ -9,11 +9,12 @@ ID3v1 fields into the same frames). Other names come from `TXXX` descriptions
 
 from __future__ import annotations
 
+from typing import BinaryIO
+
 from mutagen.id3 import ID3, ID3NoHeaderError
 
 from gatekeeper.tags.c2pa import find_c2pa_in_id3
 from gatekeeper.tags.collect import Collector
-from gatekeeper.tags.source import BoundedSource
 
 #: Native ID3v2.4 text frames -> rights field.
 TEXT_FRAMES: dict[str, str] = {"TIT2": "title", "TPE1": "artist", "TPUB": "label", "TCOP": "copyright", "TSRC": "isrc"}
@@ -34,9 +35,10 @@ def read_id3(tags: ID3, collector: Collector) -> None:
     collector.c2pa(find_c2pa_in_id3(tags))
 
 
-def read_prepended_id3(source: BoundedSource, collector: Collector) -> None:
+def read_prepended_id3(source: BinaryIO, collector: Collector) -> None:
     """An ID3v2 tag before another container's header (FLAC, AAC), which mutagen's reader skips."""
-    if source.read_at(0, 3) != b"ID3":
+    source.seek(0)
+    if source.read(3) != b"ID3":
         return
     source.seek(0)
     try:

@@ -11,11 +11,12 @@ is walked by the bounded chunk readers of `tags.riff` / `tags.aiff` / `tags.chun
 
 from __future__ import annotations
 
+from typing import BinaryIO
+
 from gatekeeper.tags.aiff import read_aiff_xmp
 from gatekeeper.tags.chunks import iter_iff_chunks, read_exact, read_payload
 from gatekeeper.tags.collect import Collector
 from gatekeeper.tags.riff import decode_info_text, read_riff
-from gatekeeper.tags.source import BoundedSource
 
 #: RIFF INFO ids -> rights field.
 INFO_IDS: dict[str, str] = {"INAM": "title", "IART": "artist", "ICOP": "copyright"}
@@ -23,7 +24,7 @@ INFO_IDS: dict[str, str] = {"INAM": "title", "IART": "artist", "ICOP": "copyrigh
 AIFF_TEXT_CHUNKS: dict[bytes, str] = {b"NAME": "title", b"AUTH": "artist", b"(c) ": "copyright"}
 
 
-def read_wav_chunks(source: BoundedSource, collector: Collector) -> None:
+def read_wav_chunks(source: BinaryIO, collector: Collector) -> None:
     """Rights of `LIST/INFO` and the signals of the XMP and C2PA chunks."""
     chunks = read_riff(source, collector.limits)
     for info_id, field in INFO_IDS.items():
@@ -32,7 +33,7 @@ def read_wav_chunks(source: BoundedSource, collector: Collector) -> None:
     collector.c2pa(chunks.c2pa)
 
 
-def read_aiff_chunks(source: BoundedSource, collector: Collector) -> None:
+def read_aiff_chunks(source: BinaryIO, collector: Collector) -> None:
     """Rights of the AIFF text chunks and the signals of the XMP chunk."""
     collector.xmp(read_aiff_xmp(source, collector.limits))
     limits = collector.limits

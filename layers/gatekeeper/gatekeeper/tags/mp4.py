@@ -7,11 +7,12 @@ XMP and C2PA live in top-level `uuid` boxes, found by `tags.mp4boxes`.
 
 from __future__ import annotations
 
+from typing import BinaryIO
+
 from mutagen.mp4 import MP4FreeForm, MP4Tags
 
 from gatekeeper.tags.collect import Collector
 from gatekeeper.tags.mp4boxes import C2PA_UUID, XMP_UUID, read_mp4_uuid_boxes
-from gatekeeper.tags.source import BoundedSource
 
 #: Native atoms -> rights field.
 ATOMS: dict[str, str] = {"\xa9nam": "title", "\xa9ART": "artist", "\xa9pub": "label", "cprt": "copyright"}
@@ -27,7 +28,7 @@ def read_mp4(tags: MP4Tags, collector: Collector) -> None:
             collector.named(key.rpartition(":")[2], _texts(values))
 
 
-def read_mp4_boxes(source: BoundedSource, collector: Collector) -> None:
+def read_mp4_boxes(source: BinaryIO, collector: Collector) -> None:
     """XMP and C2PA signals of the top-level uuid boxes."""
     boxes = read_mp4_uuid_boxes(source, collector.limits)
     collector.xmp(boxes.get(XMP_UUID))
