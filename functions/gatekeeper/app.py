@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -39,6 +40,8 @@ _TRUE = {"1", "true", "yes"}
 
 logger = Logger()
 metrics = Metrics()
+# An s3:TestEvent or an all-superseded batch has no metrics; that is normal, not worth a warning.
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 
 class RecordsFailed(RuntimeError):
@@ -217,6 +220,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         shape = event_shape(event)
     except UnsupportedEvent:
         logger.exception("unsupported event shape; nothing processed")
+        metrics.add_metric(name="RecordFailures", unit=MetricUnit.Count, value=1)
         raise
     current = runtime()
     try:

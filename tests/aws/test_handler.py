@@ -170,6 +170,7 @@ def test_every_message_failing_still_answers_per_message(handler: Any) -> None:
     assert len(response["batchItemFailures"]) == 2
 
 
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")
 def test_s3_test_event_is_acknowledged(handler: Any, events_reference_dir: Path) -> None:
     # Given the repository's SQS-wrapped s3:TestEvent
     event = json.loads((Path(__file__).parents[2] / "events" / "sqs-test-event.json").read_text())
@@ -274,7 +275,12 @@ def test_the_function_never_writes_to_the_upload_bucket(handler: Any, s3: Any) -
     assert set(calls) == {"GetObject"}
 
 
-def test_unsupported_event_is_refused(handler: Any, events_reference_dir: Path) -> None:
-    # Given an event of no supported shape, then the invocation fails with a clear error
+def test_unsupported_event_is_refused(handler: Any, emitted: Any) -> None:
+    # Given an event of no supported shape
+    event = {"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
+    # Then the invocation fails with a clear error, logged and counted
     with pytest.raises(UnsupportedEvent):
-        handler.lambda_handler({"hello": "world"}, Context())
+        handler.lambda_handler(event, Context())
+    lines = emitted()
+    assert any(line.get("message") == "unsupported event shape; nothing processed" for line in lines)
+    assert metric_values(lines, "RecordFailures") == [({"service": "gatekeeper"}, 1.0)]
