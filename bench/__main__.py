@@ -12,10 +12,10 @@ import datetime as dt
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import boto3
 
@@ -23,6 +23,7 @@ from gatekeeper.dal.clients import LAMBDA_CLIENT_CONFIG
 from gatekeeper.dal.policy_source import PolicySource
 from gatekeeper.logic.decision import decision_date
 from gatekeeper.logic.policy import DEFAULT_POLICY_PATH, load_policy_file
+from gatekeeper.models import ObjectEvent
 
 from bench import imports
 from bench.corpus import GIB, GIB_LAYOUT, LARGE_TAG_LAYOUTS, LAYOUTS, MIB, Layout, Upload, generate
@@ -99,9 +100,14 @@ def emulator_client(endpoint: str) -> Any:
     return session.client("s3", endpoint_url=endpoint, config=LAMBDA_CLIENT_CONFIG)
 
 
-def _with_upload(client: Any, layout: Layout, size: int, directory: Path, measure: Any) -> Any:
+Measured = TypeVar("Measured")
+
+
+def _with_upload(
+    client: Any, layout: Layout, size: int, directory: Path, measure: Callable[[Upload, ObjectEvent], Measured]
+) -> Measured:
     """Generate and upload one file, measure it, then delete it everywhere."""
-    item: Upload = generate(layout, size, directory)
+    item = generate(layout, size, directory)
     try:
         event = upload(client, item, PLATFORM_METADATA)
         return measure(item, event)
