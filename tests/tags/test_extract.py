@@ -205,10 +205,12 @@ def test_apev2_keys_on_a_wavpack_file_are_read(corpus_dir) -> None:
 
 
 def test_asf_attributes_with_and_without_wm_prefix_are_read(corpus_dir) -> None:
-    # Given mutagen's WMA test file with publisher, ISRC and a DWORD signal
+    # Given mutagen's WMA test file with publisher, ISRC, barcode, licence and a DWORD signal
     def edit(audio):
         audio.tags["WM/Publisher"] = ["Wm Label"]
         audio.tags["WM/ISRC"] = ["USAC12400001"]
+        audio.tags["WM/Barcode"] = ["0123456789012"]
+        audio.tags["License"] = ["https://example.com/l"]
         audio.tags["Copyright"] = ["(c) Wm"]
         audio.tags["AI_TRAINING"] = [0]
 
@@ -219,6 +221,8 @@ def test_asf_attributes_with_and_without_wm_prefix_are_read(corpus_dir) -> None:
         "title": ["test"],
         "label": ["Wm Label"],
         "isrc": ["USAC12400001"],
+        "upc": ["0123456789012"],
+        "license": ["https://example.com/l"],
         "copyright": ["(c) Wm"],
     }
     assert extraction.signals == ["tag:AI_TRAINING=0"]
