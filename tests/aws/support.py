@@ -91,18 +91,24 @@ def remove(s3: Any, key: str, *, bucket: str = BUCKET, version_id: str | None = 
 # ---------------------------------------------------------------- shapes
 
 
+def _object(change: Change, key: str, *, etag: str, version_id: str) -> dict[str, Any]:
+    """The event's `object`, with the field names of its shape and only the fields it has."""
+    obj: dict[str, Any] = {"key": key, "sequencer": change.sequencer}
+    if change.etag:
+        obj[etag] = change.etag
+    if change.size is not None:
+        obj["size"] = change.size
+    if change.version_id:
+        obj[version_id] = change.version_id
+    return obj
+
+
 def s3_record(change: Change) -> dict[str, Any]:
     if change.kind == "created":
         name = "ObjectCreated:Put"
     else:
         name = "ObjectRemoved:DeleteMarkerCreated" if change.delete_marker else "ObjectRemoved:Delete"
-    obj: dict[str, Any] = {"key": quote_plus(change.key, safe="/"), "sequencer": change.sequencer}
-    if change.etag:
-        obj["eTag"] = change.etag
-    if change.size is not None:
-        obj["size"] = change.size
-    if change.version_id:
-        obj["versionId"] = change.version_id
+    obj = _object(change, quote_plus(change.key, safe="/"), etag="eTag", version_id="versionId")
     return {
         "eventVersion": "2.1",
         "eventSource": "aws:s3",
@@ -149,13 +155,7 @@ def sqs_of(*changes: Change) -> dict[str, Any]:
 
 
 def eventbridge(change: Change) -> dict[str, Any]:
-    obj: dict[str, Any] = {"key": change.key, "sequencer": change.sequencer}
-    if change.etag:
-        obj["etag"] = change.etag
-    if change.size is not None:
-        obj["size"] = change.size
-    if change.version_id:
-        obj["version-id"] = change.version_id
+    obj = _object(change, change.key, etag="etag", version_id="version-id")
     detail: dict[str, Any] = {
         "version": "0",
         "bucket": {"name": change.bucket},

@@ -284,3 +284,21 @@ def test_unsupported_event_is_refused(handler: Any, emitted: Any) -> None:
     lines = emitted()
     assert any(line.get("message") == "unsupported event shape; nothing processed" for line in lines)
     assert metric_values(lines, "RecordFailures") == [({"service": "gatekeeper"}, 1.0)]
+
+
+def test_removal_without_a_sequencer_is_ignored(handler: Any, s3: Any, emitted: Any) -> None:
+    # Given a decided upload, and a removal event carrying no sequencer (it cannot be ordered)
+    put = upload(s3, "unordered.mp3", make_audio("mp3"), PLATFORM)
+    handler.lambda_handler(s3_notification(put), Context())
+    before = row(f"s3://{BUCKET}/unordered.mp3")
+    removal = s3_notification(remove(s3, "unordered.mp3"))
+    del removal["Records"][0]["s3"]["object"]["sequencer"]
+    emitted()
+    # When it is handled
+    response = handler.lambda_handler(removal, Context())
+    # Then it is acknowledged, logged as ignored, and the row is untouched
+    assert response == {"processed": 1}
+    assert row(f"s3://{BUCKET}/unordered.mp3") == before
+    assert [line["detail"] for line in emitted() if line.get("outcome") == "ignored"] == [
+        "a removal without a sequencer cannot be ordered"
+    ]
