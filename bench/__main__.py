@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import boto3
+from botocore.config import Config
 
 from gatekeeper.dal.clients import LAMBDA_CLIENT_CONFIG
 from gatekeeper.dal.policy_source import PolicySource
@@ -33,6 +34,9 @@ from bench.report import Link, comparison_document, cost_document, machine, rati
 from bench.throughput import decision_throughput
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "latest.json"
+
+#: For putting and deleting the test objects: moto may take minutes to assemble 1 GiB.
+SETUP_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, read_timeout=600)
 
 #: The upload service's metadata on every benchmark object.
 PLATFORM_METADATA = {"uploader-id": "bench-uploader", "terms-version": "2025-05-14", "genai-opt-in": "true"}
@@ -81,46 +85,46 @@ def run(settings: Settings, link: Link) -> dict[str, Any]:
     document["throughput"] = throughput.__dict__
     document["cold_import"] = cold_import(settings.import_repeats)
     with moto_endpoint() as endpoint, tempfile.TemporaryDirectory(prefix="gatekeeper-bench-") as scratch:
-        client = emulator_client(endpoint)
-        client.create_bucket(Bucket=BUCKET)
-        bench = DecisionBench(client, PolicySource(str(DEFAULT_POLICY_PATH)), repeats=settings.repeats)
+        setup = emulator_client(endpoint, SETUP_CLIENT_CONFIG)
+        setup.create_bucket(Bucket=BUCKET)
+        bench = DecisionBench(emulator_client(endpoint), PolicySource(str(DEFAULT_POLICY_PATH)), repeats=settings.repeats)
         directory = Path(scratch)
         document["decisions"] = [
-            comparison_document(_with_upload(client, layout, size, directory, bench.compare), link)
+            comparison_document(_with_upload(setup, layout, size, directory, bench.compare), link)
             for layout, size in settings.uploads()
         ]
-        document["memory"] = memory_run(client, bench, settings.memory_sizes, directory, link)
+        document["memory"] = memory_run(setup, bench, settings.memory_sizes, directory, link)
     document["targets"] = targets(document)
     return document
 
 
-def emulator_client(endpoint: str) -> Any:
-    """An S3 client configured as the Lambda's, bound to the emulator with inert credentials."""
+def emulator_client(endpoint: str, config: Config = LAMBDA_CLIENT_CONFIG) -> Any:
+    """An S3 client bound to the emulator with inert credentials (by default configured as the Lambda's)."""
     session = boto3.session.Session(aws_access_key_id="bench", aws_secret_access_key="bench", region_name="us-east-1")
-    return session.client("s3", endpoint_url=endpoint, config=LAMBDA_CLIENT_CONFIG)
+    return session.client("s3", endpoint_url=endpoint, config=config)
 
 
 Measured = TypeVar("Measured")
 
 
 def _with_upload(
-    client: Any, layout: Layout, size: int, directory: Path, measure: Callable[[Upload, ObjectEvent], Measured]
+    setup: Any, layout: Layout, size: int, directory: Path, measure: Callable[[Upload, ObjectEvent], Measured]
 ) -> Measured:
     """Generate and upload one file, measure it, then delete it everywhere."""
     item = generate(layout, size, directory)
     try:
-        event = upload(client, item, PLATFORM_METADATA)
+        event = upload(setup, item, PLATFORM_METADATA)
         return measure(item, event)
     finally:
-        client.delete_object(Bucket=BUCKET, Key=item.key)
+        setup.delete_object(Bucket=BUCKET, Key=item.key)
         item.path.unlink()
 
 
-def memory_run(client: Any, bench: DecisionBench, sizes: tuple[int, int], directory: Path, link: Link) -> dict[str, Any]:
+def memory_run(setup: Any, bench: DecisionBench, sizes: tuple[int, int], directory: Path, link: Link) -> dict[str, Any]:
     """The gatekeeper alone on a small and a large object of the same layout."""
     runs = []
     for size in sizes:
-        cost = _with_upload(client, GIB_LAYOUT, size, directory, lambda _item, event: bench.measure(bench.gatekeeper, event))
+        cost = _with_upload(setup, GIB_LAYOUT, size, directory, lambda _item, event: bench.measure(bench.gatekeeper, event))
         runs.append({"size": size, **cost_document(cost, link)})
     small, large = runs
     return {
