@@ -52,6 +52,10 @@ class OutOfTime(RuntimeError):
     """Too little time left to start a record: it is reported failed and comes back."""
 
 
+class ConfigurationError(RuntimeError):
+    """The function's environment is unusable (a variable missing or malformed)."""
+
+
 # ---------------------------------------------------------------- wiring (once per container)
 
 _CONFIG_VARIABLES = (
@@ -82,16 +86,21 @@ def _build(configuration: tuple[tuple[str, str], ...]) -> Runtime:
     env = dict(configuration)
     table_name = env["FLAGS_TABLE_NAME"].strip()
     if not table_name:
-        raise RuntimeError("FLAGS_TABLE_NAME is not set")
+        raise ConfigurationError("FLAGS_TABLE_NAME is not set")
+    raw_min = env["GATEKEEPER_MIN_REMAINING_MS"].strip()
+    try:
+        limits = Limits.from_env(env)
+        min_remaining_ms = int(raw_min) if raw_min else DEFAULT_MIN_REMAINING_MS
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from exc
     s3, dynamodb = aws_client("s3"), aws_client("dynamodb")
     gatekeeper = Gatekeeper(
         S3ObjectSource(s3),
         FlagsTable(dynamodb, table_name),
         PolicySource.from_env(s3_client=s3, environ=env),
-        limits=Limits.from_env(env),
+        limits=limits,
     )
-    raw_min = env["GATEKEEPER_MIN_REMAINING_MS"].strip()
-    return Runtime(gatekeeper, int(raw_min) if raw_min else DEFAULT_MIN_REMAINING_MS, s3, dynamodb)
+    return Runtime(gatekeeper, min_remaining_ms, s3, dynamodb)
 
 
 def runtime() -> Runtime:
@@ -205,11 +214,17 @@ def _handle_direct(event: dict[str, Any], context: LambdaContext, min_remaining_
     return {"processed": len(events)}
 
 
-def _fail_everything(event: dict[str, Any], shape: EventShape, error: PolicyError) -> dict[str, Any]:
-    logger.error("invalid policy: failing every record so it is retried", extra={"error": str(error)})
-    metrics.add_metric(name="PolicyInvalid", unit=MetricUnit.Count, value=1)
+def _fail_everything(event: dict[str, Any], shape: EventShape, error: Exception) -> dict[str, Any]:
+    """Fail every record, saying why once: they are retried and wait for a fix."""
+    if isinstance(error, PolicyError):
+        logger.error("invalid policy: failing every record so it is retried", extra={"error": str(error)})
+        metrics.add_metric(name="PolicyInvalid", unit=MetricUnit.Count, value=1)
+    else:
+        logger.error("invalid configuration: failing every record so it is retried", extra={"error": str(error)})
+    records = event.get("Records") or [event]
+    metrics.add_metric(name="RecordFailures", unit=MetricUnit.Count, value=len(records))
     if shape is EventShape.SQS:
-        return {"batchItemFailures": [{"itemIdentifier": record["messageId"]} for record in event["Records"]]}
+        return {"batchItemFailures": [{"itemIdentifier": record["messageId"]} for record in records]}
     raise error
 
 
@@ -222,10 +237,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.exception("unsupported event shape; nothing processed")
         metrics.add_metric(name="RecordFailures", unit=MetricUnit.Count, value=1)
         raise
-    current = runtime()
     try:
+        current = runtime()
         current.gatekeeper.policy()
-    except PolicyError as error:
+    except (PolicyError, ConfigurationError) as error:
         return _fail_everything(event, shape, error)
     if shape is EventShape.SQS:
         return _handle_sqs(event, context, current.min_remaining_ms)

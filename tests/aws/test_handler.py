@@ -286,6 +286,7 @@ def test_unsupported_event_is_refused(handler: Any, emitted: Any) -> None:
     assert metric_values(lines, "RecordFailures") == [({"service": "gatekeeper"}, 1.0)]
 
 
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")
 def test_removal_without_a_sequencer_is_ignored(handler: Any, s3: Any, emitted: Any) -> None:
     # Given a decided upload, and a removal event carrying no sequencer (it cannot be ordered)
     put = upload(s3, "unordered.mp3", make_audio("mp3"), PLATFORM)
@@ -302,3 +303,25 @@ def test_removal_without_a_sequencer_is_ignored(handler: Any, s3: Any, emitted: 
     assert [line["detail"] for line in emitted() if line.get("outcome") == "ignored"] == [
         "a removal without a sequencer cannot be ordered"
     ]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("FLAGS_TABLE_NAME", "", "FLAGS_TABLE_NAME"),
+        ("POLICY_URI", "", "POLICY_URI"),
+        ("GATEKEEPER_MIN_REMAINING_MS", "soon", "soon"),
+        ("GATEKEEPER_LIMIT_MAX_XMP_BYTES", "-1", "GATEKEEPER_LIMIT_MAX_XMP_BYTES"),
+    ],
+)
+def test_broken_configuration_fails_every_message_not_the_batch(
+    handler: Any, s3: Any, monkeypatch: pytest.MonkeyPatch, emitted: Any, variable: str, value: str, message: str
+) -> None:
+    # Given a function whose environment is unusable
+    monkeypatch.setenv(variable, value)
+    event = sqs_of(upload(s3, "c.mp3", make_audio("mp3"), PLATFORM))
+    # When a batch arrives, then every message is reported failed, with one line naming the problem
+    response = handler.lambda_handler(event, Context())
+    assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == [event["Records"][0]["messageId"]]
+    errors = [line for line in emitted() if line.get("level") == "ERROR"]
+    assert len(errors) == 1 and message in errors[0]["error"]
