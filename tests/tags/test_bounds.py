@@ -198,3 +198,13 @@ def test_an_mp4_with_moov_at_the_end_is_read_sparsely(tmp_path: Path) -> None:
     # Then the tags at the end are found without reading the audio
     assert extraction.rights == {"label": ["Late"]}
     assert source.bytes_read < 64 << 10
+
+
+def test_bounds_come_from_the_environment_when_none_are_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given an operator bound of 16 kB per tag read in the environment
+    monkeypatch.setenv("GATEKEEPER_LIMIT_MAX_TAG_BYTES", "16000")
+    data = make_audio("mp3", tags={"COMMENTS": "x" * 20_000})
+    # When extract is called without explicit limits
+    extraction = extract(io.BytesIO(data))
+    # Then the configured bound applies
+    assert extraction.unreadable == "max_tag_bytes"
