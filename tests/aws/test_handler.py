@@ -325,3 +325,21 @@ def test_broken_configuration_fails_every_message_not_the_batch(
     assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == [event["Records"][0]["messageId"]]
     errors = [line for line in emitted() if line.get("level") == "ERROR"]
     assert len(errors) == 1 and message in errors[0]["error"]
+
+
+@pytest.mark.parametrize("fmt", ["mp3", "wav", "mp4"])
+def test_a_failing_later_read_is_retried_never_an_unreadable_verdict(handler: Any, s3: Any, fmt: str) -> None:
+    # Given an upload whose tags lie past the first range (at the end), and S3 failing that GET
+    layout = {"moov_at_end": True} if fmt == "mp4" else {}
+    put = upload(s3, f"later.{fmt}", make_audio(fmt, tags={"title": "t"}, size_hint=2_000_000, **layout), PLATFORM)
+
+    def fail_tail(params: dict[str, Any], **_: Any) -> None:
+        if not params.get("Range", "").startswith("bytes=0-"):
+            raise handler.runtime().s3.exceptions.ClientError({"Error": {"Code": "InternalError", "Message": "x"}}, "GetObject")
+
+    handler.runtime().s3.meta.events.register("before-parameter-build.s3.GetObject", fail_tail)
+    # When its event is handled
+    response = handler.lambda_handler(sqs_of(put), Context())
+    # Then the message is reported for redelivery and no verdict was written
+    assert len(response["batchItemFailures"]) == 1
+    assert row(f"s3://{BUCKET}/later.{fmt}") is None
