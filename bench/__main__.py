@@ -19,7 +19,6 @@ from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
-
 from gatekeeper.dal.clients import LAMBDA_CLIENT_CONFIG
 from gatekeeper.dal.policy_source import PolicySource
 from gatekeeper.logic.decision import decision_date
@@ -73,7 +72,7 @@ def run(settings: Settings, link: Link) -> dict[str, Any]:
     on = decision_date()
     policy = load_policy_file(DEFAULT_POLICY_PATH)
     document: dict[str, Any] = {
-        "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "quick": settings.quick,
         "machine": machine(),
         "settings": settings.__dict__,

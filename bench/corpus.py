@@ -21,9 +21,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
-from mutagen.ogg import OggPage
-
 from gatekeeper.samples import write_audio
+from mutagen.ogg import OggPage
 
 KIB = 1024
 MIB = 1024 * KIB

@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import platform
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from bench.corpus import KIB, MIB
 from bench.decisions import Comparison, Cost
+
+_Row = Mapping[str, Any]  # one JSON object of the results document
 
 #: Issue 6's targets.
 MIN_BYTES_RATIO = 100.0
@@ -124,15 +126,18 @@ def targets(document: Mapping[str, Any]) -> dict[str, bool | None]:
     throughput = document.get("throughput")
     return {
         "read_budget_and_requests": all(d["within_budget"] for d in decisions) if decisions else None,
-        "bytes_ratio_at_50mb": all((d["ratios"]["bytes"] or 0) >= MIN_BYTES_RATIO for d in at_largest) if at_largest else None,
-        "time_ratio_at_50mb_loopback": all((d["ratios"]["wall"] or 0) >= MIN_TIME_RATIO for d in at_largest) if at_largest else None,
-        "time_ratio_at_50mb_s3_link_estimate": all((d["ratios"]["link"] or 0) >= MIN_TIME_RATIO for d in at_largest)
-        if at_largest
-        else None,
+        "bytes_ratio_at_50mb": _all_at_least(at_largest, "bytes", MIN_BYTES_RATIO),
+        "time_ratio_at_50mb_loopback": _all_at_least(at_largest, "wall", MIN_TIME_RATIO),
+        "time_ratio_at_50mb_s3_link_estimate": _all_at_least(at_largest, "link", MIN_TIME_RATIO),
         "memory_flat": memory["growth"] <= MAX_MEMORY_GROWTH if memory else None,
         "cold_import": imports["ratio"] <= MAX_IMPORT_RATIO if imports else None,
         "decision_throughput": throughput["decisions_per_second"] >= MIN_DECISIONS_PER_SECOND if throughput else None,
     }
+
+
+def _all_at_least(rows: list[_Row], name: str, minimum: float) -> bool | None:
+    """Whether every row's ratio `name` reaches `minimum` (None: no rows measured)."""
+    return all((row["ratios"][name] or 0) >= minimum for row in rows) if rows else None
 
 
 # ---------------------------------------------------------------- text
@@ -153,60 +158,97 @@ def _times(value: float | None) -> str:
 def _table(header: list[str], rows: Iterable[list[str]]) -> str:
     lines = [header, *rows]
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    return "\n".join("  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(line, widths))) for line in lines)
-
-
-def decisions_table(decisions: Iterable[Mapping[str, Any]]) -> str:
-    header = ["layout", "size", "tag", "budget", "GK bytes", "req", "GK ms", "GK cpu", "GK mem", "GK s3%",
-              "BL bytes", "BL ms", "BL cpu", "BL mem", "bytes x", "wall x", "cpu x", "link x", "floor ms", "ok"]  # fmt: skip
-    rows = []
-    for d in decisions:
-        gk, base, r = d["gatekeeper"], d["baseline"], d["ratios"]
-        ok = d["within_budget"] and d["same_verdict"] and d["counts_agree"]
-        rows.append(
-            [d["layout"], _size(d["size"]), _size(d["metadata_bytes"]), _size(d["read_budget"]),
-             _size(gk["bytes_served"]), str(gk["requests"]), f"{gk['wall_ms']:.1f}", f"{gk['cpu_ms']:.1f}",
-             _size(gk["peak_memory_bytes"]), f"{gk['cpu_shares']['s3_calls']:.0%}", _size(base["bytes_served"]),
-             f"{base['wall_ms']:.1f}", f"{base['cpu_ms']:.1f}", _size(base["peak_memory_bytes"]), _times(r["bytes"]),
-             _times(r["wall"]), _times(r["cpu"]), _times(r["link"]), f"{d['moto_range_floor_ms']:.1f}",
-             "yes" if ok else "NO"]  # fmt: skip
+    return "\n".join(
+        "  ".join(
+            cell.rjust(width) if column else cell.ljust(width)
+            for column, (cell, width) in enumerate(zip(line, widths, strict=True))
         )
-    return _table(header, rows)
+        for line in lines
+    )
 
 
-def render(document: Mapping[str, Any]) -> str:
+#: The per-decision table: heading and cell of each column.
+_COLUMNS: tuple[tuple[str, Callable[[_Row], str]], ...] = (
+    ("layout", lambda d: d["layout"]),
+    ("size", lambda d: _size(d["size"])),
+    ("tag", lambda d: _size(d["metadata_bytes"])),
+    ("budget", lambda d: _size(d["read_budget"])),
+    ("GK bytes", lambda d: _size(d["gatekeeper"]["bytes_served"])),
+    ("req", lambda d: str(d["gatekeeper"]["requests"])),
+    ("GK ms", lambda d: f"{d['gatekeeper']['wall_ms']:.1f}"),
+    ("GK cpu", lambda d: f"{d['gatekeeper']['cpu_ms']:.1f}"),
+    ("GK mem", lambda d: _size(d["gatekeeper"]["peak_memory_bytes"])),
+    ("GK s3%", lambda d: f"{d['gatekeeper']['cpu_shares']['s3_calls']:.0%}"),
+    ("BL bytes", lambda d: _size(d["baseline"]["bytes_served"])),
+    ("BL ms", lambda d: f"{d['baseline']['wall_ms']:.1f}"),
+    ("BL cpu", lambda d: f"{d['baseline']['cpu_ms']:.1f}"),
+    ("BL mem", lambda d: _size(d["baseline"]["peak_memory_bytes"])),
+    ("bytes x", lambda d: _times(d["ratios"]["bytes"])),
+    ("wall x", lambda d: _times(d["ratios"]["wall"])),
+    ("cpu x", lambda d: _times(d["ratios"]["cpu"])),
+    ("link x", lambda d: _times(d["ratios"]["link"])),
+    ("floor ms", lambda d: f"{d['moto_range_floor_ms']:.1f}"),
+    ("ok", lambda d: "yes" if d["within_budget"] and d["same_verdict"] and d["counts_agree"] else "NO"),
+)
+
+
+def decisions_table(decisions: Iterable[_Row]) -> str:
+    return _table([name for name, _ in _COLUMNS], ([cell(d) for _, cell in _COLUMNS] for d in decisions))
+
+
+def _memory_line(memory: _Row) -> str:
+    runs = ", ".join(
+        f"{_size(r['size'])}: {_size(r['peak_memory_bytes'])} peak, {r['requests']} req, {_size(r['bytes_served'])} served"
+        for r in memory["runs"]
+    )
+    return f"Memory ({memory['layout']}): {runs}; growth {memory['growth']:.2f}x"
+
+
+def _import_lines(imports: _Row) -> list[str]:
+    medians = ", ".join(
+        f"{name} {m['cpu_seconds'] * 1000:.0f} ms CPU / {m['wall_seconds'] * 1000:.0f} ms wall"
+        for name, m in imports["medians"].items()
+    )
+    profile = ", ".join(f"{name} {seconds * 1000:.0f}" for name, seconds in imports["profile"])
+    return [
+        f"Cold import (medians of {imports['repeats']}): {medians}",
+        f"  handler / boto3 CPU = {imports['ratio']:.2f}x (tracing off), {imports['ratio_traced']:.2f}x (tracing on);"
+        f" wall {imports['ratio_wall']:.2f}x (tracing off)",
+        f"  handler self time by package, ms: {profile}",
+    ]
+
+
+def _throughput_line(throughput: _Row) -> str:
+    return (
+        f"Decisions: {throughput['decisions_per_second']:,.0f}/s per CPU second"
+        f" ({throughput['wall_decisions_per_second']:,.0f}/s wall), {throughput['inputs']:,} distinct inputs"
+    )
+
+
+def _verdict(met: bool | None) -> str:
+    return "n/a" if met is None else "met" if met else "MISSED"
+
+
+def render(document: _Row) -> str:
     """The whole report as text."""
     m = document["machine"]
+    link = document["link"]
     parts = [
         f"Benchmark {document['generated_at']}  ({m['nproc']} x {m['cpu_model']}, Python {m['python']})"
         + ("  [BENCH_QUICK]" if document["quick"] else ""),
         "",
         "Per decision: gatekeeper (GK, ranged GETs) vs baseline (BL, GET whole object, then mutagen)",
         decisions_table(document["decisions"]),
-        f"  ms: wall on loopback moto (median); cpu: client CPU; s3%: share of GK CPU in S3 calls; floor: moto's"
-        f" 1-byte ranged GET of the object; link x: estimate at {document['link']['first_byte_ms']:.0f} ms first byte,"
-        f" {document['link']['mib_per_second']:.0f} MiB/s",
+        "  ms: wall on loopback moto (median); cpu: client CPU; s3%: share of GK CPU in S3 calls;"
+        " floor: moto's 1-byte ranged GET of the object;"
+        f" link x: estimate at {link['first_byte_ms']:.0f} ms first byte, {link['mib_per_second']:.0f} MiB/s",
     ]
-    memory = document.get("memory")
-    if memory:
-        runs = ", ".join(f"{_size(r['size'])}: {_size(r['peak_memory_bytes'])} peak, {r['requests']} req, "
-                         f"{_size(r['bytes_served'])} served" for r in memory["runs"])  # fmt: skip
-        parts += ["", f"Memory ({memory['layout']}): {runs}; growth {memory['growth']:.2f}x"]
-    imports = document.get("cold_import")
-    if imports:
-        medians = ", ".join(
-            f"{name} {m['cpu_seconds'] * 1000:.0f} ms CPU / {m['wall_seconds'] * 1000:.0f} ms wall"
-            for name, m in imports["medians"].items()
-        )
-        profile = ", ".join(f"{name} {seconds * 1000:.0f}" for name, seconds in imports["profile"])
-        parts += ["", f"Cold import (medians of {imports['repeats']}): {medians}",
-                  f"  handler / boto3 CPU = {imports['ratio']:.2f}x (tracing off), {imports['ratio_traced']:.2f}x (tracing on);"
-                  f" wall {imports['ratio_wall']:.2f}x (tracing off)",
-                  f"  handler self time by package, ms: {profile}"]  # fmt: skip
-    throughput = document.get("throughput")
-    if throughput:
-        parts += ["", f"Decisions: {throughput['decisions_per_second']:,.0f}/s per CPU second "
-                      f"({throughput['wall_decisions_per_second']:,.0f}/s wall), {throughput['inputs']:,} distinct inputs"]  # fmt: skip
-    verdicts = ", ".join(f"{name} {'met' if met else 'n/a' if met is None else 'MISSED'}" for name, met in document["targets"].items())
+    if document.get("memory"):
+        parts += ["", _memory_line(document["memory"])]
+    if document.get("cold_import"):
+        parts += ["", *_import_lines(document["cold_import"])]
+    if document.get("throughput"):
+        parts += ["", _throughput_line(document["throughput"])]
+    verdicts = ", ".join(f"{name} {_verdict(met)}" for name, met in document["targets"].items())
     parts += ["", f"Targets: {verdicts}"]
     return "\n".join(parts)

@@ -77,7 +77,7 @@ def _inputs(rng: random.Random, number: int) -> DecisionInputs:
 
 
 def _weighted(rng: random.Random, choices: tuple[tuple[str | None, int], ...]) -> str | None:
-    values, weights = zip(*choices)
+    values, weights = zip(*choices, strict=True)
     return rng.choices(values, weights)[0]
 
 

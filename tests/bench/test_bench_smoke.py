@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from mutagen.id3 import ID3
 
-from bench.corpus import LARGE_TAG_LAYOUTS, LAYOUTS, XMP_PACKET, generate
+from bench.corpus import LARGE_TAG_LAYOUTS, LAYOUTS, XMP_PACKET, Layout, generate
 from bench.report import MAX_MEMORY_GROWTH
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,7 +105,7 @@ def test_cold_import_and_throughput_are_measured_and_printed(quick_run: tuple[di
 
 
 @pytest.mark.parametrize("layout", LAYOUTS + LARGE_TAG_LAYOUTS, ids=lambda layout: layout.name)
-def test_generated_uploads_carry_tags_of_real_size(layout, tmp_path: Path) -> None:
+def test_generated_uploads_carry_tags_of_real_size(layout: Layout, tmp_path: Path) -> None:
     """Given a generated 2 MiB upload, then its measured tag size covers the padding and the XMP packet."""
     upload = generate(layout, 2 << 20, tmp_path)
     assert upload.path.stat().st_size == upload.size
