@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import logging
 import struct
-from typing import BinaryIO, cast
+from collections.abc import Callable
+from typing import Any, BinaryIO, cast
 
 from mutagen import FileType
 from mutagen._vorbis import VComment
@@ -88,6 +89,25 @@ FORMAT_NAMES: dict[type[FileType], str] = {
     SMF: "smf",
 }
 _KINDS = list(FORMAT_NAMES)
+
+#: The tag systems mutagen exposes as `audio.tags` -> their reader.
+TAG_READERS: tuple[tuple[type, Callable[[Any, Collector], None]], ...] = (
+    (ID3, read_id3),
+    (VComment, read_vorbis),
+    (MP4Tags, read_mp4),
+    (APEv2, read_apev2),
+    (ASFTags, read_asf),
+)
+#: What a container carries beside the tags mutagen exposes, read from the object itself.
+SIDE_READERS: dict[type[FileType], tuple[Callable[[BinaryIO, Collector], None], ...]] = {
+    FLAC: (read_prepended_id3,),
+    AAC: (read_prepended_id3,),
+    MP3: (read_trailing_apev2,),
+    TrueAudio: (read_trailing_apev2,),
+    MP4: (read_mp4_boxes,),
+    WAVE: (read_wav_chunks,),
+    AIFF: (read_aiff_chunks,),
+}
 UNIDENTIFIED = "format"
 TRUNCATED = "truncated"
 #: mutagen modules whose errors name a tag block rather than the container.
@@ -160,30 +180,13 @@ def _id3v2_end(header: bytes) -> int:
 
 def _read(audio: FileType, source: BinaryIO, collector: Collector) -> None:
     """The container's own tags, then what sits beside them in that format."""
-    tags = audio.tags
-    if isinstance(tags, ID3):
-        read_id3(tags, collector)
-    elif isinstance(tags, VComment):
-        read_vorbis(tags, collector)
-    elif isinstance(tags, MP4Tags):
-        read_mp4(tags, collector)
-    elif isinstance(tags, APEv2):
-        read_apev2(tags, collector)
-    elif isinstance(tags, ASFTags):
-        read_asf(tags, collector)
+    for tag_type, read_tags in TAG_READERS:
+        if isinstance(audio.tags, tag_type):
+            read_tags(audio.tags, collector)
     if isinstance(audio, FLAC):
-        read_prepended_id3(source, collector)
         read_flac_c2pa(audio, collector)
-    elif isinstance(audio, AAC):
-        read_prepended_id3(source, collector)
-    elif isinstance(audio, (MP3, TrueAudio)):
-        read_trailing_apev2(source, collector)
-    elif isinstance(audio, MP4):
-        read_mp4_boxes(source, collector)
-    elif isinstance(audio, WAVE):
-        read_wav_chunks(source, collector)
-    elif isinstance(audio, AIFF):
-        read_aiff_chunks(source, collector)
+    for read_beside in SIDE_READERS.get(type(audio), ()):
+        read_beside(source, collector)
 
 
 def _detail(exc: BaseException, fmt: str | None) -> str:
