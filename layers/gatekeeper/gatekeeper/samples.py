@@ -8,18 +8,18 @@ mutagen identifies and decoders such as ffmpeg play.
 `tags` uses generic names mapped to each container's native or free-form slot
 (SPEC "Embedded tags"):
 
-============  ==========  ============  ==================================
-generic       ID3v2       Vorbis        MP4
-============  ==========  ============  ==================================
-title         TIT2        TITLE         ``©nam``
-artist        TPE1        ARTIST        ``©ART``
-label         TPUB        LABEL         ``----:com.apple.iTunes:LABEL``
-copyright     TCOP        COPYRIGHT     ``cprt``
-isrc          TSRC        ISRC          ``----:com.apple.iTunes:ISRC``
-upc           TXXX:BARCODE BARCODE      ``----:com.apple.iTunes:BARCODE``
-license       WCOP        LICENSE       ``----:com.apple.iTunes:LICENSE``
-other NAME    TXXX:NAME   NAME          ``----:com.apple.iTunes:NAME``
-============  ==========  ============  ==================================
+==========  ============  =========  ===============================
+generic     ID3v2         Vorbis     MP4
+==========  ============  =========  ===============================
+title       TIT2          TITLE      ``©nam``
+artist      TPE1          ARTIST     ``©ART``
+label       TPUB          LABEL      ``----:com.apple.iTunes:LABEL``
+copyright   TCOP          COPYRIGHT  ``cprt``
+isrc        TSRC          ISRC       ``----:com.apple.iTunes:ISRC``
+upc         TXXX:BARCODE  BARCODE    ``----:com.apple.iTunes:BARCODE``
+license     WCOP          LICENSE    ``----:com.apple.iTunes:LICENSE``
+other NAME  TXXX:NAME     NAME       ``----:com.apple.iTunes:NAME``
+==========  ============  =========  ===============================
 
 WAV and AIFF carry `tags` in an ID3v2 chunk after the audio (as most taggers do);
 WAV additionally takes RIFF ``LIST/INFO`` items through `info`. `xmp` is embedded
