@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from gatekeeper.dal import VerdictRow
-from gatekeeper.dal.flags_table import FlagsTable, sequencer_order
+from gatekeeper.dal.flags_table import FlagsTable, eligible_shard, sequencer_order
 from gatekeeper.logic.decision import decide
 from gatekeeper.logic.policy import DEFAULT_POLICY_PATH, load_policy_file
 from gatekeeper.models import DecisionInputs, Extraction, ObjectEvent, PlatformMetadata
@@ -92,6 +92,8 @@ def test_verdict_item_has_exactly_the_spec_attributes(table: FlagsTable) -> None
             "format": "mp3",
         },
         "decided_at": "2026-01-15T10:00:00.000Z",
+        # the implementation's own: the key of the eligible-only index of the eligible purpose
+        "elig_ai_training": eligible_shard(URI),
     }
 
 
@@ -126,7 +128,11 @@ def test_removal_revokes_and_keeps_rights_for_audit(table: FlagsTable) -> None:
     assert item["status"] == "deleted"
     assert item["eligible"] == {"ai_training": False, "genai_training": False}
     assert item["reasons"] == {"ai_training": ["DELETED"], "genai_training": ["DELETED"]}
-    assert (item["sequencer"], item["decided_at"], item["policy_id"]) == ("11", "2026-01-16T00:00:00.000Z", "terms-2025-05")
+    assert (item["sequencer"], item["decided_at"], item["policy_id"]) == (
+        "11",
+        "2026-01-16T00:00:00.000Z",
+        "terms-2025-05",
+    )
     assert (item["etag"], item["rights"]["label"], item["signals"]) == ("e1", "Indie Label", ["tag:GENAI_TRAINING=no"])
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
-from gatekeeper.dal.flags_table import FlagsTable
+from gatekeeper.dal.flags_table import FlagsTable, eligible_shard
 from gatekeeper.events import UnsupportedEvent
 from gatekeeper.models import PolicyError
 from gatekeeper.samples import make_audio
@@ -94,6 +94,9 @@ def test_upload_through_real_s3_to_sqs_notifications_yields_the_spec_row(handler
             "signals": [],
             "format": "mp3",
         },
+        # the implementation's own: the keys of the eligible-only indexes
+        "elig_ai_training": eligible_shard(uri),
+        "elig_genai_training": eligible_shard(uri),
     }
 
 
@@ -115,9 +118,7 @@ def test_every_shape_decides_then_revokes_awkward_keys(handler: Any, s3: Any, sh
 
 
 @pytest.mark.parametrize("body", [b"", b"\x00" * 5000, b"ID3\x04\x00\x00\x7f\x7f\x7f\x7f" + b"\x00" * 100])
-def test_corrupt_or_empty_object_gets_an_unreadable_verdict(
-    handler: Any, s3: Any, body: bytes, emitted: Any
-) -> None:
+def test_corrupt_or_empty_object_gets_an_unreadable_verdict(handler: Any, s3: Any, body: bytes, emitted: Any) -> None:
     # Given an upload that is not readable audio
     put = upload(s3, "broken.mp3", body, PLATFORM)
     # When it is handled
@@ -227,7 +228,9 @@ def test_short_remaining_time_stops_taking_records(handler: Any, s3: Any) -> Non
     # When they are handled
     response = handler.lambda_handler(event, context)
     # Then the first is decided and the others are reported failed, to come back
-    assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == [r["messageId"] for r in event["Records"][1:]]
+    assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == [
+        r["messageId"] for r in event["Records"][1:]
+    ]
     assert row(f"s3://{BUCKET}/t0.mp3")["status"] == "decided"
     assert row(f"s3://{BUCKET}/t1.mp3") is None
 
@@ -335,7 +338,9 @@ def test_a_failing_later_read_is_retried_never_an_unreadable_verdict(handler: An
 
     def fail_tail(params: dict[str, Any], **_: Any) -> None:
         if not params.get("Range", "").startswith("bytes=0-"):
-            raise handler.runtime().s3.exceptions.ClientError({"Error": {"Code": "InternalError", "Message": "x"}}, "GetObject")
+            raise handler.runtime().s3.exceptions.ClientError(
+                {"Error": {"Code": "InternalError", "Message": "x"}}, "GetObject"
+            )
 
     handler.runtime().s3.meta.events.register("before-parameter-build.s3.GetObject", fail_tail)
     # When its event is handled

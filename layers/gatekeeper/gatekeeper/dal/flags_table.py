@@ -9,6 +9,7 @@ event is superseded (stale or a duplicate) and `False` is returned.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from decimal import Decimal
@@ -24,6 +25,18 @@ STATUS_DECIDED = "decided"
 STATUS_DELETED = "deleted"
 DELETED = "DELETED"
 SEQUENCER_WIDTH = 64
+#: Partition-key values of each purpose's eligible-only index: `shard-00` .. `shard-15`.
+ELIGIBLE_INDEX_SHARDS = 16
+#: Attributes an eligible-only index projects besides its keys (attribution for a training run).
+ELIGIBLE_INDEX_PROJECTION: tuple[str, ...] = (
+    "bucket",
+    "key",
+    "version_id",
+    "etag",
+    "rights",
+    "policy_id",
+    "decided_at",
+)
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -37,6 +50,27 @@ _NEWER = (
 def sequencer_order(sequencer: str) -> str:
     """The sequencer as a fixed-width string whose lexical order is the numeric order."""
     return sequencer.strip().upper().rjust(SEQUENCER_WIDTH, "0")
+
+
+def eligible_index_name(purpose: str) -> str:
+    """The sparse global secondary index holding only the objects eligible for `purpose`."""
+    return f"eligible-{purpose}"
+
+
+def eligible_attribute(purpose: str) -> str:
+    """The index's partition key: present on an item only while `purpose` is eligible."""
+    return f"elig_{purpose}"
+
+
+def eligible_shard(object_uri: str) -> str:
+    """The index partition of an object: a stable hash spreads a catalogue over the shards."""
+    digest = hashlib.sha256(object_uri.encode("utf-8")).digest()
+    return f"shard-{int.from_bytes(digest[:4], 'big') % ELIGIBLE_INDEX_SHARDS:02d}"
+
+
+def eligible_shards() -> tuple[str, ...]:
+    """Every partition-key value of an eligible-only index."""
+    return tuple(f"shard-{n:02d}" for n in range(ELIGIBLE_INDEX_SHARDS))
 
 
 def verdict_item(row: VerdictRow) -> dict[str, Any]:
@@ -62,6 +96,8 @@ def verdict_item(row: VerdictRow) -> dict[str, Any]:
         "inputs": row.inputs.to_dict(),
         "decided_at": row.decided_at,
     }
+    shard = eligible_shard(row.object_uri)
+    item.update({eligible_attribute(p): shard for p in PURPOSES if verdict.eligible.get(p)})
     return {name: value for name, value in item.items() if value is not None and value != ""}
 
 
@@ -113,6 +149,27 @@ class FlagsTable:
         for page in pages:
             for item in page.get("Items", []):
                 yield _from_dynamo(item)
+
+    def eligible(self, purpose: str) -> Iterator[dict[str, Any]]:
+        """Every object eligible for `purpose`, from its sparse index: shard by shard, page by page.
+
+        Index reads are eventually consistent: a verdict written a moment ago may
+        not be listed yet, and one revoked a moment ago may still be.
+        """
+        if purpose not in PURPOSES:
+            raise ValueError(f"unknown purpose {purpose!r}")
+        paginator = self._client.get_paginator("query")
+        for shard in eligible_shards():
+            pages = paginator.paginate(
+                TableName=self.table_name,
+                IndexName=eligible_index_name(purpose),
+                KeyConditionExpression="#shard = :shard",
+                ExpressionAttributeNames={"#shard": eligible_attribute(purpose)},
+                ExpressionAttributeValues=_to_dynamo({":shard": shard}),
+            )
+            for page in pages:
+                for item in page.get("Items", []):
+                    yield _from_dynamo(item)
 
     # ------------------------------------------------------------ verdicts
 
@@ -210,6 +267,8 @@ class FlagsTable:
         names = {f"#{name}": name for name in updates}
         values = {f":{name}": value for name, value in updates.items()}
         assignments = [f"#{name} = :{name}" for name in updates]
+        # Leave every eligible-only index.
+        removals = [eligible_attribute(purpose) for purpose in PURPOSES]
         condition = _NEWER
         if event.version_id and not event.delete_marker:
             # Permanent removal of one version: only the version the row describes counts.
@@ -224,7 +283,7 @@ class FlagsTable:
             self._client.update_item(
                 TableName=self.table_name,
                 Key=_to_dynamo({"object_uri": event.object_uri}),
-                UpdateExpression="SET " + ", ".join(assignments),
+                UpdateExpression=f"SET {', '.join(assignments)} REMOVE {', '.join(removals)}",
                 ConditionExpression=condition,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=_to_dynamo(values),
