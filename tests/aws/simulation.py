@@ -171,7 +171,9 @@ def _deliver(schedule: Schedule, deliver: Callable[[Change], None], change: Chan
     schedule.delivered.append(change)
 
 
-def mismatches(schedule: Schedule, read_row: Callable[[str], dict[str, Any] | None], expected_reasons: dict[str, dict]) -> list[str]:
+def mismatches(
+    schedule: Schedule, read_row: Callable[[str], dict[str, Any] | None], expected_reasons: dict[str, dict]
+) -> list[str]:
     """How the table differs from the model (empty when it converged)."""
     problems = []
     for key, winner in schedule.winners().items():

@@ -121,7 +121,11 @@ def s3_record(change: Change) -> dict[str, Any]:
         "s3": {
             "s3SchemaVersion": "1.0",
             "configurationId": "uploads",
-            "bucket": {"name": change.bucket, "ownerIdentity": {"principalId": "EXAMPLE"}, "arn": f"arn:aws:s3:::{change.bucket}"},
+            "bucket": {
+                "name": change.bucket,
+                "ownerIdentity": {"principalId": "EXAMPLE"},
+                "arn": f"arn:aws:s3:::{change.bucket}",
+            },
             "object": obj,
         },
     }
@@ -136,7 +140,12 @@ def sqs_message(body: str, *, message_id: str | None = None) -> dict[str, Any]:
         "messageId": message_id or str(uuid.uuid4()),
         "receiptHandle": "handle",
         "body": body,
-        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1768471200000", "SenderId": "S3", "ApproximateFirstReceiveTimestamp": "1768471200000"},
+        "attributes": {
+            "ApproximateReceiveCount": "1",
+            "SentTimestamp": "1768471200000",
+            "SenderId": "S3",
+            "ApproximateFirstReceiveTimestamp": "1768471200000",
+        },
         "messageAttributes": {},
         "md5OfBody": "",
         "eventSource": "aws:sqs",

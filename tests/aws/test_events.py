@@ -99,12 +99,18 @@ def test_reference_eventbridge_created_deleted_and_expired(events_reference_dir:
         184662,
     )
     assert (deleted.kind, deleted.delete_marker, deleted.etag) == ("removed", True, None)
-    assert (expired.kind, expired.delete_marker, expired.event_name) == ("removed", True, "Object Deleted:Lifecycle Expiration")
+    assert (expired.kind, expired.delete_marker, expired.event_name) == (
+        "removed",
+        True,
+        "Object Deleted:Lifecycle Expiration",
+    )
 
 
 def test_s3_test_event_is_acknowledged_with_nothing_to_do() -> None:
     # Given the s3:TestEvent S3 sends when a notification is configured
-    body = json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent", "Time": "2026-01-15T10:00:00Z", "Bucket": BUCKET})
+    body = json.dumps(
+        {"Service": "Amazon S3", "Event": "s3:TestEvent", "Time": "2026-01-15T10:00:00Z", "Bucket": BUCKET}
+    )
     # Then it yields no object events
     assert sqs_body_events(body) == []
 

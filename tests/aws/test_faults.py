@@ -17,7 +17,7 @@ from botocore.retries.standard import ExponentialBackoff
 from gatekeeper.dal.clients import MAX_ATTEMPTS
 from gatekeeper.dal.flags_table import FlagsTable
 from gatekeeper.samples import make_audio
-from tests.aws.support import BUCKET, TABLE, Change, Context, lambda_sqs_event, sqs_of, upload
+from tests.aws.support import TABLE, Change, Context, lambda_sqs_event, sqs_of, upload
 
 PLATFORM = {"uploader-id": "u-9", "terms-version": "2025-05-14"}
 FAULT_RATE = 0.10
@@ -37,8 +37,16 @@ _S3_FAULTS = [
     (500, {}, b"<Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>"),
 ]
 _DYNAMODB_FAULTS = [
-    (400, {"x-amzn-query-error": ""}, b'{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate exceeded"}'),
-    (400, {}, b'{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"slow down"}'),
+    (
+        400,
+        {"x-amzn-query-error": ""},
+        b'{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate exceeded"}',
+    ),
+    (
+        400,
+        {},
+        b'{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"slow down"}',
+    ),
     (500, {}, b'{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"oops"}'),
 ]
 
@@ -63,7 +71,9 @@ class FaultInjector:
         dynamodb.meta.events.register("after-call.dynamodb.PutItem", self._lose_response)
         dynamodb.meta.events.register("after-call.dynamodb.UpdateItem", self._lose_response)
 
-    def _answer(self, request: Any, faults: list[tuple[int, dict[str, str], bytes]], service: str) -> AWSResponse | None:
+    def _answer(
+        self, request: Any, faults: list[tuple[int, dict[str, str], bytes]], service: str
+    ) -> AWSResponse | None:
         if self._rng.random() >= self._rate:
             return None
         status, headers, body = self._rng.choice(faults)
@@ -98,7 +108,7 @@ def test_faults_on_a_tenth_of_calls_lose_no_upload(handler: Any, s3: Any, no_bac
     contents = [make_audio("mp3", tags={"title": "small"}), make_audio("wav", size_hint=400_000)]
     uploads = [upload(s3, f"faults/{n:03d} é+.mp3", contents[n % 7 == 0], PLATFORM) for n in range(300)]
     messages = sqs_of(*uploads)["Records"]
-    by_message = {message["messageId"]: change for message, change in zip(messages, uploads)}
+    by_message = {message["messageId"]: change for message, change in zip(messages, uploads, strict=True)}
     table = FlagsTable(boto3.client("dynamodb"), TABLE)
     # And 10% of the function's S3 and DynamoDB calls throttled or failing
     faults = FaultInjector(random.Random(4), FAULT_RATE)
@@ -109,7 +119,11 @@ def test_faults_on_a_tenth_of_calls_lose_no_upload(handler: Any, s3: Any, no_bac
         response = handler.lambda_handler({"Records": messages[start : start + 10]}, Context())
         failed |= {failure["itemIdentifier"] for failure in response["batchItemFailures"]}
     # Then every upload has its verdict or its message was reported failed: none lost
-    lost = [change.key for message_id, change in by_message.items() if message_id not in failed and not has_verdict(table, change)]
+    lost = [
+        change.key
+        for message_id, change in by_message.items()
+        if message_id not in failed and not has_verdict(table, change)
+    ]
     assert lost == []
     assert sum(faults.injected.values()) > 50
     assert failed, "some faults outlast botocore's retries"
@@ -178,7 +192,9 @@ def test_poison_messages_land_in_the_dead_letter_queue_and_redrive(handler: Any,
 
     def deny(params: dict[str, Any], **_: Any) -> None:
         if params.get("Key") == "blocked.mp3":
-            raise handler.runtime().s3.exceptions.ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "GetObject")
+            raise handler.runtime().s3.exceptions.ClientError(
+                {"Error": {"Code": "AccessDenied", "Message": "no"}}, "GetObject"
+            )
 
     handler.runtime().s3.meta.events.register("before-parameter-build.s3.GetObject", deny)
     table = FlagsTable(boto3.client("dynamodb"), TABLE)
@@ -188,7 +204,14 @@ def test_poison_messages_land_in_the_dead_letter_queue_and_redrive(handler: Any,
     assert has_verdict(table, good)
     parked = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=0)["Messages"]
     assert sorted(m["Body"] for m in parked) == sorted(["not an S3 event", sqs_of(blocked)["Records"][0]["body"]])
-    assert int(sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]["ApproximateNumberOfMessages"]) == 0
+    assert (
+        int(
+            sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"][
+                "ApproximateNumberOfMessages"
+            ]
+        )
+        == 0
+    )
     # When the cause is fixed and the operator redrives the DLQ (as `aws sqs start-message-move-task` does)
     handler.runtime().s3.meta.events.unregister("before-parameter-build.s3.GetObject", deny)
     for message in parked:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import random
 from typing import Any
@@ -29,6 +30,19 @@ ON = dt.date.fromisoformat(DECISION_DATE)
 class StaticPolicy:
     def policy(self) -> Any:
         return POLICY
+
+
+def through_service(service: Gatekeeper, change: Change) -> None:
+    """Deliver an event straight to the service, parsed from its S3 notification."""
+    (event,) = object_events(s3_notification(change))
+    service.handle(event)
+
+
+def through_handler(handler: Any, rng: random.Random, change: Change) -> None:
+    """Deliver an event to the Lambda handler in a random shape: S3, SQS or EventBridge."""
+    shape = rng.choice((s3_notification, sqs_of, eventbridge))
+    response = handler.lambda_handler(shape(change), Context())
+    assert not response.get("batchItemFailures")
 
 
 @pytest.fixture(scope="module")
@@ -59,12 +73,7 @@ def test_a_thousand_schedules_converge(dynamodb: Any, expected_reasons: dict[str
     for number in range(SCHEDULES):
         rng = random.Random(SEED + number)
         versioned = rng.random() < 0.5
-        service = services[versioned]
-
-        def deliver(change: Change) -> None:
-            (event,) = object_events(s3_notification(change))
-            service.handle(event)
-
+        deliver = functools.partial(through_service, services[versioned])
         schedule = run_schedule(rng, buckets[versioned], deliver, prefix=f"s{number}")
         deliveries += len(schedule.delivered)
         problems += [f"schedule {number}: {problem}" for problem in mismatches(schedule, table.get, expected_reasons)]
@@ -82,16 +91,11 @@ def test_schedules_through_every_event_shape(
     create_bucket(s3, bucket_name, versioned=versioned)
     bucket = MotoBucket(s3, bucket_name, versioned=versioned)
     table = FlagsTable(boto3.client("dynamodb"), TABLE)
-    shapes = (s3_notification, sqs_of, eventbridge)
     problems: list[str] = []
     # When schedules are delivered through S3, SQS and EventBridge shapes at random
     for number in range(25):
         rng = random.Random(SEED - number)
-
-        def deliver(change: Change) -> None:
-            response = handler.lambda_handler(rng.choice(shapes)(change), Context())
-            assert not response.get("batchItemFailures")
-
+        deliver = functools.partial(through_handler, handler, rng)
         schedule = run_schedule(rng, bucket, deliver, prefix=f"s{number}", max_operations=5)
         problems += [f"schedule {number}: {problem}" for problem in mismatches(schedule, table.get, expected_reasons)]
     # Then the table equals the model

@@ -89,9 +89,11 @@ def test_reads_exactly_the_bytes_of_the_object(s3: Any) -> None:
     # Given an upload larger than every fetch window
     data = bytes(range(256)) * 4096
     change = upload(s3, "bytes.bin", data)
-    body = S3ObjectSource(s3, plan=ReadPlan(first_bytes=1000, tail_bytes=500, readahead_bytes=700)).open(
-        created(change)
-    ).body
+    body = (
+        S3ObjectSource(s3, plan=ReadPlan(first_bytes=1000, tail_bytes=500, readahead_bytes=700))
+        .open(created(change))
+        .body
+    )
     # When reading from scattered positions, across window borders and past the end
     body.seek(999)
     first = body.read(3000)

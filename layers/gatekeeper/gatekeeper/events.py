@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -36,7 +36,7 @@ class UnsupportedEvent(ValueError):
     """A payload that is none of the shapes the gatekeeper accepts."""
 
 
-class EventShape(str, Enum):
+class EventShape(StrEnum):
     S3 = "s3"
     SQS = "sqs"
     EVENTBRIDGE = "eventbridge"

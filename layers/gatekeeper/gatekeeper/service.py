@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from gatekeeper import tags
 from gatekeeper.dal import FlagsStore, ObjectSource, PolicyProvider, VerdictRow
@@ -22,7 +22,7 @@ from gatekeeper.models import DecisionInputs, ObjectEvent, PlatformMetadata, Pol
 from gatekeeper.tags.limits import DEFAULT_LIMITS, Limits
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     DECIDED = "decided"  # a verdict was written
     REVOKED = "revoked"  # the object is marked deleted
     SUPERSEDED = "superseded"  # stale or duplicate event: nothing written
@@ -48,7 +48,7 @@ class Result:
 
 def utc_timestamp() -> str:
     """Now, as ISO-8601 UTC with millisecond precision (`decided_at`)."""
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class Gatekeeper:
