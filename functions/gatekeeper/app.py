@@ -9,6 +9,8 @@
 - Below `GATEKEEPER_MIN_REMAINING_MS` of remaining time no new record is started;
   the rest are reported as failures and come back.
 - An invalid policy fails every record, with one log line and a `PolicyInvalid` metric.
+- S3 Batch Operations invocations (the catalogue backfill): every task is answered
+  with its result code (`gatekeeper.downstream.backfill`); the invocation never fails.
 """
 
 from __future__ import annotations
@@ -30,7 +32,15 @@ from gatekeeper.dal.clients import aws_client
 from gatekeeper.dal.flags_table import FlagsTable
 from gatekeeper.dal.policy_source import PolicySource
 from gatekeeper.dal.s3_source import S3ObjectSource
-from gatekeeper.events import EventShape, UnsupportedEvent, event_shape, object_events, sqs_body_events
+from gatekeeper.downstream.backfill import SUCCEEDED, batch_response, failed_task, task_result
+from gatekeeper.events import (
+    EventShape,
+    UnsupportedEvent,
+    batch_task_event,
+    event_shape,
+    object_events,
+    sqs_body_events,
+)
 from gatekeeper.models import PURPOSES, ObjectEvent, PolicyError
 from gatekeeper.service import Gatekeeper, Outcome, Result
 from gatekeeper.tags.limits import Limits
@@ -150,7 +160,7 @@ def _log_result(result: Result) -> None:
     logger.info(f"{result.event.kind} event {result.outcome.value}", extra=fields)
 
 
-def _process(event: ObjectEvent, context: LambdaContext, min_remaining_ms: int) -> None:
+def _process(event: ObjectEvent, context: LambdaContext, min_remaining_ms: int) -> Result:
     """Handle one object event; raises if it must be retried."""
     with logger.append_context_keys(
         object_uri=event.object_uri, version_id=event.version_id, sequencer=event.sequencer, event_name=event.event_name
@@ -165,6 +175,7 @@ def _process(event: ObjectEvent, context: LambdaContext, min_remaining_ms: int) 
             raise
         _record_metrics(result)
         _log_result(result)
+        return result
 
 
 def _process_all(events: Iterable[ObjectEvent], context: LambdaContext, min_remaining_ms: int) -> int:
@@ -214,6 +225,31 @@ def _handle_direct(event: dict[str, Any], context: LambdaContext, min_remaining_
     return {"processed": len(events)}
 
 
+def _task_id(task: Any) -> str:
+    return str(task.get("taskId", "")) if isinstance(task, dict) else ""
+
+
+def _handle_batch(event: dict[str, Any], context: LambdaContext, min_remaining_ms: int) -> dict[str, Any]:
+    """S3 Batch Operations: a result code for every task; the invocation itself never fails."""
+    schema_version = str(event["invocationSchemaVersion"])
+    records = []
+    for task in event["tasks"]:
+        try:
+            object_event = batch_task_event(task, schema_version)
+        except UnsupportedEvent as exc:
+            logger.error("malformed S3 Batch Operations task", extra={"task": task, "error": str(exc)})
+            records.append(failed_task(_task_id(task), exc, permanent=True))
+            continue
+        try:
+            records.append(task_result(_task_id(task), _process(object_event, context, min_remaining_ms)))
+        except Exception as exc:
+            records.append(failed_task(_task_id(task), exc))
+    failed = sum(record.result_code != SUCCEEDED for record in records)
+    if failed:
+        metrics.add_metric(name="RecordFailures", unit=MetricUnit.Count, value=failed)
+    return batch_response(event, records)
+
+
 def _fail_everything(event: dict[str, Any], shape: EventShape, error: Exception) -> dict[str, Any]:
     """Fail every record, saying why once: they are retried and wait for a fix."""
     if isinstance(error, PolicyError):
@@ -221,6 +257,9 @@ def _fail_everything(event: dict[str, Any], shape: EventShape, error: Exception)
         metrics.add_metric(name="PolicyInvalid", unit=MetricUnit.Count, value=1)
     else:
         logger.error("invalid configuration: failing every record so it is retried", extra={"error": str(error)})
+    if shape is EventShape.S3_BATCH:
+        metrics.add_metric(name="RecordFailures", unit=MetricUnit.Count, value=len(event["tasks"]))
+        return batch_response(event, [failed_task(_task_id(task), error) for task in event["tasks"]])
     records = event.get("Records") or [event]
     metrics.add_metric(name="RecordFailures", unit=MetricUnit.Count, value=len(records))
     if shape is EventShape.SQS:
@@ -244,6 +283,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return _fail_everything(event, shape, error)
     if shape is EventShape.SQS:
         return _handle_sqs(event, context, current.min_remaining_ms)
+    if shape is EventShape.S3_BATCH:
+        return _handle_batch(event, context, current.min_remaining_ms)
     return _handle_direct(event, context, current.min_remaining_ms)
 
 

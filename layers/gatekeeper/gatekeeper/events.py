@@ -8,6 +8,8 @@ Shapes (SPEC "Events"):
   `s3:TestEvent` body yields nothing.
 - EventBridge: `source == "aws.s3"`, `detail-type` "Object Created" / "Object
   Deleted"; keys are not encoded.
+- S3 Batch Operations (`invocationSchemaVersion` and `tasks`): each task names an
+  object of the catalogue to decide; keys are URL-encoded in schema 1.0, not in 2.0.
 
 Only creations and removals become events; other S3 event types (restores,
 tagging, replication, ...) yield nothing. A payload of no known shape raises
@@ -40,6 +42,7 @@ class EventShape(StrEnum):
     S3 = "s3"
     SQS = "sqs"
     EVENTBRIDGE = "eventbridge"
+    S3_BATCH = "s3_batch"
 
 
 def event_shape(payload: Any) -> EventShape:
@@ -48,6 +51,8 @@ def event_shape(payload: Any) -> EventShape:
         raise UnsupportedEvent(f"event is a {type(payload).__name__}, not a JSON object")
     if payload.get("source") == "aws.s3" and "detail-type" in payload:
         return EventShape.EVENTBRIDGE
+    if "invocationSchemaVersion" in payload and isinstance(payload.get("tasks"), list):
+        return EventShape.S3_BATCH
     records = payload.get("Records")
     if isinstance(records, list) and records and all(isinstance(r, Mapping) for r in records):
         sources = {record.get("eventSource") for record in records}
@@ -67,6 +72,8 @@ def object_events(payload: Any) -> list[ObjectEvent]:
         return [event] if event else []
     if shape is EventShape.S3:
         return [event for record in S3Event(payload).records if (event := s3_record_event(record))]
+    if shape is EventShape.S3_BATCH:
+        raise UnsupportedEvent("an S3 Batch Operations invocation is handled task by task: use batch_task_event")
     raise UnsupportedEvent("an SQS batch is handled message by message: use sqs_body_events")
 
 
@@ -127,6 +134,29 @@ def eventbridge_event(payload: Mapping[str, Any]) -> ObjectEvent | None:
         event_name=f"{event.detail_type}:{detail.reason}" if detail.reason else event.detail_type,
         event_time=event.get("time"),
         delete_marker=detail.deletion_type == "Delete Marker Created",
+    )
+
+
+def batch_task_event(task: Any, schema_version: str) -> ObjectEvent:
+    """The object an S3 Batch Operations task names, to decide; `UnsupportedEvent` if malformed.
+
+    It carries no sequencer (the table adapter then adds a row, or refreshes the
+    same upload's, never overriding a notification's) and no ETag; the version
+    when the manifest lists one.
+    """
+    if not isinstance(task, Mapping) or not isinstance(task.get("s3Key"), str) or not task["s3Key"]:
+        raise UnsupportedEvent("S3 Batch Operations task without an s3Key")
+    arn = str(task.get("s3BucketArn") or "")
+    bucket = task.get("s3Bucket") or (arn.split(":::", 1)[1] if ":::" in arn else "")
+    if not bucket:
+        raise UnsupportedEvent(f"S3 Batch Operations task {task.get('taskId')!r} without a bucket")
+    key = task["s3Key"] if schema_version != "1.0" else unquote_plus(task["s3Key"])
+    return ObjectEvent(
+        kind="created",
+        bucket=bucket,
+        key=key,
+        version_id=task.get("s3VersionId") or None,
+        event_name=f"S3BatchOperations:{schema_version}",
     )
 
 

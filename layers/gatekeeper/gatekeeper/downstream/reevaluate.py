@@ -1,0 +1,163 @@
+"""Re-decision of every verdict under a new policy, from the rows' stored `inputs`.
+
+No audio is read: each row keeps the platform metadata, rights values and signals
+its decision needed. A parallel scan (one thread per segment) decides every
+`decided` row again and rewrites only those whose verdict or `policy_id` changed,
+conditionally on the row still describing the same upload at the same sequencer
+(`FlagsTable.replace_verdict`): a newer event written during the run wins, and a
+deleted row stays deleted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+from gatekeeper.dal import VerdictRow
+from gatekeeper.dal.flags_table import STATUS_DECIDED
+from gatekeeper.logic.decision import decide, reason_code
+from gatekeeper.models import PURPOSES, DecisionInputs, Policy, Verdict
+from gatekeeper.service import utc_timestamp
+
+
+class RowOutcome(StrEnum):
+    REWRITTEN = "rewritten"  # the verdict or policy_id changed and was written
+    UNCHANGED = "unchanged"  # the same verdict under the same policy: nothing written
+    SUPERSEDED = "superseded"  # an event changed the row since it was scanned: nothing written
+    SKIPPED = "skipped"  # a deleted row, or one without stored inputs
+
+
+class VerdictTable(Protocol):
+    def scan(self, segment: int = 0, total_segments: int = 1) -> Iterator[Mapping[str, Any]]: ...
+
+    def replace_verdict(self, row: VerdictRow) -> bool: ...
+
+
+@dataclass
+class Summary:
+    """What a run did: rows by outcome, eligibility flips and reason codes per purpose, time."""
+
+    scanned: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    #: purpose -> "to_eligible" / "to_ineligible" -> rows rewritten with that flip
+    flips: dict[str, Counter[str]] = field(default_factory=lambda: {p: Counter() for p in PURPOSES})
+    #: purpose -> reason code -> rewritten rows that gained / lost a reason with that code
+    reasons_added: dict[str, Counter[str]] = field(default_factory=lambda: {p: Counter() for p in PURPOSES})
+    reasons_removed: dict[str, Counter[str]] = field(default_factory=lambda: {p: Counter() for p in PURPOSES})
+    seconds: float = 0.0
+
+    def record_rewrite(self, before: Mapping[str, Any], after: Verdict) -> None:
+        for purpose in PURPOSES:
+            was, now = bool((before.get("eligible") or {}).get(purpose)), after.eligible[purpose]
+            if was != now:
+                self.flips[purpose]["to_eligible" if now else "to_ineligible"] += 1
+            old = {reason_code(r) for r in (before.get("reasons") or {}).get(purpose, [])}
+            new = {reason_code(r) for r in after.reasons[purpose]}
+            self.reasons_added[purpose].update(new - old)
+            self.reasons_removed[purpose].update(old - new)
+
+    def merge(self, other: Summary) -> None:
+        self.scanned += other.scanned
+        self.outcomes.update(other.outcomes)
+        for purpose in PURPOSES:
+            self.flips[purpose].update(other.flips[purpose])
+            self.reasons_added[purpose].update(other.reasons_added[purpose])
+            self.reasons_removed[purpose].update(other.reasons_removed[purpose])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scanned": self.scanned,
+            **{outcome.value: self.outcomes[outcome] for outcome in RowOutcome},
+            "flips": {p: dict(c) for p, c in self.flips.items()},
+            "reasons_added": {p: dict(c) for p, c in self.reasons_added.items()},
+            "reasons_removed": {p: dict(c) for p, c in self.reasons_removed.items()},
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def verdict_changed(item: Mapping[str, Any], verdict: Verdict) -> bool:
+    """Whether a stored row's verdict or policy differs from a new decision."""
+    return (
+        item.get("policy_id") != verdict.policy_id
+        or item.get("terms_version") != verdict.terms_version
+        or item.get("eligible") != verdict.eligible
+        or item.get("reasons") != verdict.reasons
+    )
+
+
+def redecided_row(item: Mapping[str, Any], inputs: DecisionInputs, verdict: Verdict, decided_at: str) -> VerdictRow:
+    """The stored upload with its new verdict (same identity and sequencer, so the write is conditional on them)."""
+    return VerdictRow(
+        bucket=item["bucket"],
+        key=item["key"],
+        version_id=item.get("version_id"),
+        etag=item.get("etag"),
+        size=item.get("size"),
+        sequencer=item.get("sequencer"),
+        inputs=inputs,
+        verdict=verdict,
+        decided_at=decided_at,
+    )
+
+
+class Reevaluator:
+    """Decides every row of the flags table again under `policy` on the decision date `on`."""
+
+    def __init__(
+        self,
+        table: VerdictTable,
+        policy: Policy,
+        on: dt.date,
+        *,
+        clock: Callable[[], str] = utc_timestamp,
+        on_row: Callable[[RowOutcome], None] | None = None,
+    ) -> None:
+        self._table = table
+        self._policy = policy
+        self._on = on
+        self._clock = clock
+        self._on_row = on_row
+
+    def reevaluate(self, item: Mapping[str, Any], summary: Summary) -> RowOutcome:
+        """Decide one scanned row again; write it only if the verdict or policy changed."""
+        if item.get("status") != STATUS_DECIDED or not isinstance(item.get("inputs"), Mapping):
+            return RowOutcome.SKIPPED
+        inputs = DecisionInputs.from_dict(item["inputs"])
+        verdict = decide(inputs, self._policy, self._on)
+        if not verdict_changed(item, verdict):
+            return RowOutcome.UNCHANGED
+        if not self._table.replace_verdict(redecided_row(item, inputs, verdict, self._clock())):
+            return RowOutcome.SUPERSEDED
+        summary.record_rewrite(item, verdict)
+        return RowOutcome.REWRITTEN
+
+    def run_segment(self, segment: int, total_segments: int) -> Summary:
+        """One segment of a parallel scan."""
+        summary = Summary()
+        started = time.monotonic()
+        for item in self._table.scan(segment, total_segments):
+            outcome = self.reevaluate(item, summary)
+            summary.scanned += 1
+            summary.outcomes[outcome] += 1
+            if self._on_row is not None:
+                self._on_row(outcome)
+        summary.seconds = time.monotonic() - started
+        return summary
+
+    def run(self, segments: int = 4) -> Summary:
+        """Every segment, one thread each; the merged summary with the wall time."""
+        if segments < 1:
+            raise ValueError(f"segments must be at least 1, not {segments}")
+        started = time.monotonic()
+        total = Summary()
+        with ThreadPoolExecutor(max_workers=segments, thread_name_prefix="reevaluate") as pool:
+            for part in pool.map(lambda segment: self.run_segment(segment, segments), range(segments)):
+                total.merge(part)
+        total.seconds = time.monotonic() - started
+        return total
