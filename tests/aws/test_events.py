@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from gatekeeper.events import EventShape, UnsupportedEvent, event_shape, object_events, sqs_body_events
+from gatekeeper.events import (
+    EventShape,
+    UnsupportedEvent,
+    batch_task_event,
+    event_shape,
+    object_events,
+    sqs_body_events,
+)
 from gatekeeper.models import ObjectEvent
 from tests.aws.support import BUCKET, Change, eventbridge, s3_notification, sqs_of
 
@@ -153,16 +160,26 @@ def test_malformed_sqs_bodies_are_a_clear_error(body: str) -> None:
         sqs_body_events(body)
 
 
-def test_sample_events_in_the_repository_parse(events_reference_dir: Path) -> None:
+def events_in(payload: dict) -> list[ObjectEvent]:
+    """Every object event of a payload of any supported shape."""
+    shape = event_shape(payload)
+    if shape is EventShape.SQS:
+        return [event for record in payload["Records"] for event in sqs_body_events(record["body"])]
+    if shape is EventShape.S3_BATCH:
+        version = payload["invocationSchemaVersion"]
+        return [batch_task_event(task, version) for task in payload["tasks"]]
+    return object_events(payload)
+
+
+def test_sample_events_in_the_repository_parse() -> None:
     # Given the sample events shipped in events/
     samples = sorted((PROJECT / "events").glob("*.json"))
-    assert samples, "events/ holds sample events"
+    assert len(samples) >= 8, "events/ holds a sample of every shape and kind"
+    kinds = set()
     for path in samples:
-        payload = json.loads(path.read_text())
         # Then each is of a supported shape and names only the example bucket
-        shape = event_shape(payload)
-        if shape is EventShape.SQS:
-            events = [e for record in payload["Records"] for e in sqs_body_events(record["body"])]
-        else:
-            events = object_events(payload)
+        events = events_in(json.loads(path.read_text()))
         assert all(event.bucket == "gatekeeper-uploads-example" for event in events), path.name
+        kinds |= {(event.kind, event.delete_marker) for event in events}
+    # And together they create, delete and place a delete marker
+    assert kinds >= {("created", False), ("removed", False), ("removed", True)}
