@@ -98,14 +98,7 @@ class RangedObjectReader(io.RawIOBase):
 
     def _open(self) -> None:
         """The first GET: the object's head, its identity and its metadata."""
-        try:
-            response = self._get(f"bytes=0-{self.plan.first_bytes - 1}")
-        except ClientError as exc:
-            if _error_code(exc) in SUPERSEDED_CODES:
-                raise ObjectSuperseded(f"{self.bucket}/{self.key}: {_error_code(exc)}") from exc
-            if _error_code(exc) != "InvalidRange":
-                raise SourceReadError(f"GET {self.bucket}/{self.key}: {exc}") from exc
-            response = self._get_empty()
+        response = self._first_get(f"bytes=0-{self.plan.first_bytes - 1}")
         data = self._body(response)
         self._remember(0, data)
         self.size = self._object_size(response, len(data))
@@ -113,13 +106,17 @@ class RangedObjectReader(io.RawIOBase):
         self.etag = str(response.get("ETag") or "").strip('"') or None
         self.metadata = dict(response.get("Metadata") or {})
 
-    def _get_empty(self) -> dict[str, Any]:
-        """A range on an empty object is unsatisfiable (416): GET it whole instead."""
+    def _first_get(self, byte_range: str | None) -> dict[str, Any]:
+        """GET the event's object; gone or changed means the event is superseded."""
         try:
-            return self._get(None)
+            return self._get(byte_range)
         except ClientError as exc:
-            if _error_code(exc) in SUPERSEDED_CODES:
-                raise ObjectSuperseded(f"{self.bucket}/{self.key}: {_error_code(exc)}") from exc
+            code = _error_code(exc)
+            if code in SUPERSEDED_CODES:
+                raise ObjectSuperseded(f"{self.bucket}/{self.key}: {code}") from exc
+            if code == "InvalidRange" and byte_range:
+                # A range on an empty object is unsatisfiable (416): GET it whole instead.
+                return self._first_get(None)
             raise SourceReadError(f"GET {self.bucket}/{self.key}: {exc}") from exc
 
     def _get(self, byte_range: str | None) -> dict[str, Any]:
