@@ -3,6 +3,9 @@
     gatekeeper decide FILE... [--policy P] [--meta KEY=VALUE]... [--date YYYY-MM-DD] [--json]
     gatekeeper invoke --event EVENT.json
     gatekeeper demo
+    gatekeeper export --purpose P [--format jsonl|csv] [--output FILE]
+    gatekeeper reevaluate [--policy P] [--segments N] [--date YYYY-MM-DD] [--json]
+    gatekeeper policy check FILE
 
 Exit status: 0 on success (an ineligible upload is a success), 1 when the handler
 failed (the event would be retried), 2 on bad usage or an invalid policy.
@@ -16,9 +19,11 @@ import datetime as dt
 import json
 import os
 import sys
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from gatekeeper.models import PURPOSES, DecisionInputs, PlatformMetadata, Policy, PolicyError, Verdict
 
@@ -221,6 +226,161 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(out=sys.stdout)
 
 
+# ----------------------------------------------------------------- export and reevaluate
+
+
+class AwsFailure(Exception):
+    """An AWS call failed (after botocore's retries): a one-line message, exit status 1."""
+
+
+@contextlib.contextmanager
+def _aws_calls(what: str) -> Iterator[None]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except (BotoCoreError, ClientError) as exc:
+        raise AwsFailure(f"{what} failed: {exc}") from exc
+
+
+def _flags_table() -> Any:
+    """The flags table named by `FLAGS_TABLE_NAME`, at `AWS_ENDPOINT_URL` or AWS."""
+    from gatekeeper.dal.clients import aws_client
+    from gatekeeper.dal.flags_table import FlagsTable
+
+    name = os.environ.get("FLAGS_TABLE_NAME", "").strip()
+    if not name:
+        raise UsageError("FLAGS_TABLE_NAME is not set")
+    return FlagsTable(aws_client("dynamodb"), name)
+
+
+@contextlib.contextmanager
+def _output(name: str | None) -> Iterator[TextIO]:
+    if name is None or name == "-":
+        yield sys.stdout
+        return
+    try:
+        with open(name, "w", encoding="utf-8", newline="") as out:
+            yield out
+    except OSError as exc:
+        raise UsageError(f"--output {name}: {exc.strerror}") from exc
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from gatekeeper.downstream.export import export
+
+    table = _flags_table()
+    with _aws_calls(f"export from {table.table_name}"), _output(args.output) as out:
+        count = export(table, args.purpose, out, fmt=args.format)
+    print(f"{count} object(s) eligible for {args.purpose}", file=sys.stderr)
+    return EXIT_OK
+
+
+class ProgressBar:
+    """Rows re-decided out of the table's approximate item count, redrawn on a terminal at most 10 times a second."""
+
+    WIDTH = 30
+
+    def __init__(self, total: int, stream: TextIO, *, interval: float = 0.1) -> None:
+        self.total = total
+        self.done = 0
+        self.rewritten = 0
+        self._stream = stream
+        self._interval = interval
+        self._drawn = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self, outcome: Any) -> None:
+        from gatekeeper.downstream.reevaluate import RowOutcome
+
+        with self._lock:
+            self.done += 1
+            self.rewritten += outcome is RowOutcome.REWRITTEN
+            now = time.monotonic()
+            if now - self._drawn >= self._interval:
+                self._drawn = now
+                self._draw()
+
+    def close(self) -> None:
+        with self._lock:
+            self._draw()
+            self._stream.write("\n")
+            self._stream.flush()
+
+    def _draw(self) -> None:
+        total = max(self.total, self.done)
+        filled = self.WIDTH * self.done // total if total else 0
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        self._stream.write(f"\rreevaluate [{bar}] {self.done}/~{total} rows, {self.rewritten} rewritten")
+        self._stream.flush()
+
+
+def format_summary(summary: Any) -> str:
+    """The run's summary for people: rows by outcome, then flips and reason codes per purpose."""
+    data = summary.to_dict()
+    lines = [
+        f"scanned {data['scanned']} rows in {data['seconds']:.1f} s: {data['rewritten']} rewritten, "
+        f"{data['unchanged']} unchanged, {data['superseded']} superseded by newer events, {data['skipped']} skipped"
+    ]
+    for purpose in PURPOSES:
+        flips = data["flips"][purpose]
+        added = ", ".join(f"+{code} {n}" for code, n in sorted(data["reasons_added"][purpose].items()))
+        removed = ", ".join(f"-{code} {n}" for code, n in sorted(data["reasons_removed"][purpose].items()))
+        lines.append(
+            f"  {purpose}: {flips.get('to_eligible', 0)} now eligible, {flips.get('to_ineligible', 0)} now ineligible"
+            + (f"; reasons {', '.join(filter(None, (added, removed)))}" if added or removed else "")
+        )
+    return "\n".join(lines)
+
+
+def cmd_reevaluate(args: argparse.Namespace) -> int:
+    from gatekeeper.downstream.reevaluate import Reevaluator
+    from gatekeeper.logic.decision import decision_date
+
+    if args.segments < 1:
+        raise UsageError(f"--segments {args.segments}: must be at least 1")
+    policy = load_policy(args.policy)
+    try:
+        on = args.date or decision_date()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    table = _flags_table()
+    with _aws_calls(f"reevaluate {table.table_name}"):
+        progress = ProgressBar(table.approximate_item_count(), sys.stderr) if sys.stderr.isatty() else None
+        summary = Reevaluator(table, policy, on, on_row=progress).run(args.segments)
+    if progress is not None:
+        progress.close()
+    print(json.dumps(summary.to_dict(), sort_keys=True) if args.json else format_summary(summary))
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------- policy
+
+
+def cmd_policy_check(args: argparse.Namespace) -> int:
+    from gatekeeper.logic.policy import read_policy_document, validate_policy_errors
+
+    try:
+        text = Path(args.file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{args.file}: cannot read: {exc}") from exc
+    try:
+        errors = validate_policy_errors(read_policy_document(text))
+    except PolicyError as exc:
+        errors = [str(exc)]
+    if errors:
+        print(f"{args.file}: {len(errors)} problem(s)", file=sys.stderr)
+        for error in errors:
+            print(f"{args.file}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    policy = load_policy(args.file)
+    print(
+        f"{args.file}: valid policy {policy.policy_id!r}: "
+        f"{len(policy.terms)} terms version(s), {len(policy.carve_outs)} carve-out(s)"
+    )
+    return EXIT_OK
+
+
 # ----------------------------------------------------------------- main
 
 
@@ -242,6 +402,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="the whole path on an in-process AWS emulator")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("export", help="every object eligible for a purpose, with its attribution")
+    p.add_argument("--purpose", required=True, choices=PURPOSES)
+    p.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    p.add_argument("--output", metavar="FILE", help="write here (default: standard output)")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("reevaluate", help="decide every row again from its stored inputs, reading no audio")
+    p.add_argument("--policy", help="policy file or s3:// URI (default: POLICY_URI, else the built-in policy)")
+    p.add_argument("--segments", type=int, default=4, help="parallel scan segments, one thread each (default 4)")
+    p.add_argument("--date", type=_parse_date, help="decision date (default: GATEKEEPER_DECISION_DATE, else today UTC)")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    p.set_defaults(func=cmd_reevaluate)
+
+    p = sub.add_parser("policy", help="policy operations")
+    policy_sub = p.add_subparsers(dest="policy_command", required=True)
+    check = policy_sub.add_parser("check", help="validate a policy file and explain every problem")
+    check.add_argument("file", metavar="FILE")
+    check.set_defaults(func=cmd_policy_check)
     return parser
 
 
@@ -253,6 +432,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"gatekeeper: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except AwsFailure as exc:
+        print(f"gatekeeper: {exc}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":  # pragma: no cover

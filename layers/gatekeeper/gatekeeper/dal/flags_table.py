@@ -150,7 +150,11 @@ class FlagsTable:
             for item in page.get("Items", []):
                 yield _from_dynamo(item)
 
-    def eligible(self, purpose: str) -> Iterator[dict[str, Any]]:
+    def approximate_item_count(self) -> int:
+        """DynamoDB's item count of the table (refreshed about every six hours): for progress, not logic."""
+        return int(self._client.describe_table(TableName=self.table_name)["Table"].get("ItemCount", 0))
+
+    def eligible(self, purpose: str, *, page_size: int | None = None) -> Iterator[dict[str, Any]]:
         """Every object eligible for `purpose`, from its sparse index: shard by shard, page by page.
 
         Index reads are eventually consistent: a verdict written a moment ago may
@@ -166,6 +170,7 @@ class FlagsTable:
                 KeyConditionExpression="#shard = :shard",
                 ExpressionAttributeNames={"#shard": eligible_attribute(purpose)},
                 ExpressionAttributeValues=_to_dynamo({":shard": shard}),
+                PaginationConfig={"PageSize": page_size} if page_size else {},
             )
             for page in pages:
                 for item in page.get("Items", []):
