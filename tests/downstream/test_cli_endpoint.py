@@ -1,0 +1,102 @@
+"""The downstream commands as an operator runs them: separate processes against `AWS_ENDPOINT_URL` (a moto server)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from gatekeeper.samples import make_audio
+from tests.downstream.support import create_indexed_flags_table, policy_with_beta
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENT = ROOT / "events" / "s3-batch-operations.json"
+BUCKET = "gatekeeper-uploads-example"
+KEY = "uploads/Björk – Jóga (live) 1+1.mp3"
+TABLE = "gatekeeper-flags-downstream-cli"
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def catalogue(endpoint: str) -> Iterator[None]:
+    """The sample event's object, by Beta Records, in a bucket; an empty flags table with its indexes."""
+    s3 = boto3.client("s3", endpoint_url=endpoint)
+    dynamodb = boto3.client("dynamodb", endpoint_url=endpoint)
+    s3.create_bucket(Bucket=BUCKET)
+    metadata = {"uploader-id": "u-7", "terms-version": "2025-05-14", "genai-opt-in": "true"}
+    body = make_audio("mp3", tags={"title": "Jóga", "artist": "Björk", "label": "Beta Records"})
+    s3.put_object(Bucket=BUCKET, Key=KEY, Body=body, Metadata=metadata)
+    create_indexed_flags_table(dynamodb, TABLE)
+    yield
+    dynamodb.delete_table(TableName=TABLE)
+    s3.delete_object(Bucket=BUCKET, Key=KEY)
+    s3.delete_bucket(Bucket=BUCKET)
+
+
+def gatekeeper(endpoint: str, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    command = shutil.which("gatekeeper", path=str(Path(sys.executable).parent))
+    assert command
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "FLAGS_TABLE_NAME": TABLE,
+        "GATEKEEPER_DECISION_DATE": "2026-01-15",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+    return subprocess.run([command, *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_backfill_export_and_reevaluate_against_an_endpoint(endpoint: str, catalogue: None, tmp_path: Path) -> None:
+    # Given the sample S3 Batch Operations invocation for an object in the emulator
+    # When it is invoked locally
+    proc = gatekeeper(endpoint, tmp_path, "invoke", "--event", str(EVENT))
+    # Then the one task succeeded
+    assert proc.returncode == 0, proc.stderr
+    response: dict[str, Any] = json.loads(proc.stdout)
+    assert [r["resultCode"] for r in response["results"]] == ["Succeeded"]
+
+    # When the ai_training manifest is exported as CSV
+    proc = gatekeeper(endpoint, tmp_path, "export", "--purpose", "ai_training", "--format", "csv")
+    # Then it lists the object with its attribution
+    assert proc.returncode == 0, proc.stderr
+    [entry] = list(csv.DictReader(io.StringIO(proc.stdout)))
+    assert (entry["object_uri"], entry["rights.artist"], entry["rights.label"]) == (
+        f"s3://{BUCKET}/{KEY}",
+        "Björk",
+        "Beta Records",
+    )
+    assert proc.stderr.strip() == "1 object(s) eligible for ai_training"
+
+    # When the table is re-evaluated under a carve-out for Beta Records
+    policy = policy_with_beta(tmp_path / "policy.json")
+    proc = gatekeeper(endpoint, tmp_path, "reevaluate", "--policy", str(policy), "--segments", "2", "--json")
+    # Then the row flipped, and the manifest is empty
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["flips"]["ai_training"] == {"to_ineligible": 1}
+    proc = gatekeeper(endpoint, tmp_path, "export", "--purpose", "ai_training")
+    assert (proc.returncode, proc.stdout) == (0, "")
