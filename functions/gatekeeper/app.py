@@ -213,7 +213,7 @@ def _handle_sqs(event: dict[str, Any], context: LambdaContext, min_remaining_ms:
     failed_messages = len(response.get("batchItemFailures", []))
     if failed_messages:
         metrics.add_metric(name="RecordFailures", unit=MetricUnit.Count, value=failed_messages)
-    return response
+    return dict(response)
 
 
 def _handle_direct(event: dict[str, Any], context: LambdaContext, min_remaining_ms: int) -> dict[str, Any]:

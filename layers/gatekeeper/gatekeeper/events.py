@@ -27,11 +27,11 @@ from urllib.parse import unquote_plus
 from aws_lambda_powertools.utilities.data_classes import S3Event, S3EventBridgeNotificationEvent
 from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
 
-from gatekeeper.models import ObjectEvent
+from gatekeeper.models import EventKind, ObjectEvent
 
 S3_TEST_EVENT = "s3:TestEvent"
 DELETE_MARKER_CREATED = "ObjectRemoved:DeleteMarkerCreated"
-_EVENTBRIDGE_KINDS = {"Object Created": "created", "Object Deleted": "removed"}
+_EVENTBRIDGE_KINDS: dict[str, EventKind] = {"Object Created": "created", "Object Deleted": "removed"}
 
 
 class UnsupportedEvent(ValueError):
@@ -93,6 +93,7 @@ def sqs_body_events(body: str) -> list[ObjectEvent]:
 def s3_record_event(record: S3EventRecord) -> ObjectEvent | None:
     """One S3 notification record; None for an event type other than created/removed."""
     name = record.event_name
+    kind: EventKind
     if name.startswith("ObjectCreated:"):
         kind = "created"
     elif name.startswith("ObjectRemoved:"):
@@ -124,7 +125,7 @@ def eventbridge_event(payload: Mapping[str, Any]) -> ObjectEvent | None:
     detail = event.detail
     obj = detail.object
     return ObjectEvent(
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         bucket=detail.bucket.name,
         key=obj["key"],  # EventBridge keys are not URL-encoded (the data class would decode them)
         version_id=obj.get("version-id") or None,

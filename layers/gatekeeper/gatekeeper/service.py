@@ -89,8 +89,7 @@ class Gatekeeper:
         try:
             extraction = tags.extract(stored.body, limits=self._limits)
         finally:
-            if stored.body is not None:
-                stored.body.close()
+            stored.body.close()
         inputs = DecisionInputs(metadata=PlatformMetadata.from_user_metadata(stored.metadata), extraction=extraction)
         verdict = decide(inputs, policy, self._today())
         row = VerdictRow(

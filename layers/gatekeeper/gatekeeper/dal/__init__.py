@@ -8,7 +8,7 @@ path can run against S3/DynamoDB (the `s3_source`, `flags_table` and
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
 
 from gatekeeper.models import DecisionInputs, ObjectEvent, Policy, Verdict
@@ -29,8 +29,8 @@ class StoredObject:
     version_id: str | None
     etag: str | None
     size: int
-    metadata: dict[str, str] = field(default_factory=dict)
-    body: BinaryIO | None = None
+    metadata: dict[str, str]
+    body: BinaryIO
 
 
 @dataclass(frozen=True)
