@@ -183,3 +183,12 @@ def test_sample_events_in_the_repository_parse() -> None:
         kinds |= {(event.kind, event.delete_marker) for event in events}
     # And together they create, delete and place a delete marker
     assert kinds >= {("created", False), ("removed", False), ("removed", True)}
+
+
+def test_eventbridge_event_delivered_through_sqs() -> None:
+    # Given an EventBridge rule targeting the queue: the body is the EventBridge event
+    change = Change("removed", BUCKET, "a+b.mp3", "0B", version_id="m2", delete_marker=True)
+    body = json.dumps(eventbridge(change))
+    # Then the body yields the same event as EventBridge itself, key taken literally
+    assert sqs_body_events(body) == object_events(eventbridge(change))
+    assert sqs_body_events(body)[0].key == "a+b.mp3"
