@@ -137,6 +137,23 @@ def test_delete_marker_and_other_event_names() -> None:
 
 
 @pytest.mark.parametrize(
+    "event_name, delete_marker",
+    [
+        ("LifecycleExpiration:Delete", False),
+        ("LifecycleExpiration:DeleteMarkerCreated", True),
+        ("ObjectRemoved:Delete", False),
+    ],
+)
+def test_lifecycle_expirations_are_removals(event_name: str, delete_marker: bool) -> None:
+    # Given an S3 notification of a lifecycle expiration (S3 notifies these apart from ObjectRemoved)
+    notification = s3_notification(Change("removed", BUCKET, "old take.mp3", "0A", version_id="v1"))
+    notification["Records"][0]["eventName"] = event_name
+    # Then it is a removal, flagged as a delete marker when it created one
+    (event,) = object_events(notification)
+    assert (event.kind, event.key, event.delete_marker) == ("removed", "old take.mp3", delete_marker)
+
+
+@pytest.mark.parametrize(
     "payload",
     [
         [],

@@ -46,6 +46,7 @@ def test_upload_bucket_notifies_the_queue_of_creations_and_removals(translated: 
     assert {(n["Event"], n["Queue"]) for n in notifications["QueueConfigurations"]} == {
         ("s3:ObjectCreated:*", "${UploadQueue.Arn}"),
         ("s3:ObjectRemoved:*", "${UploadQueue.Arn}"),
+        ("s3:LifecycleExpiration:*", "${UploadQueue.Arn}"),
     }
     # And the bucket waits for the queue policy S3 checks when it stores them
     assert translated["Resources"]["UploadBucket"]["DependsOn"] == "UploadQueuePolicy"

@@ -11,7 +11,7 @@ Shapes (SPEC "Events"):
 - S3 Batch Operations (`invocationSchemaVersion` and `tasks`): each task names an
   object of the catalogue to decide; keys are URL-encoded in schema 1.0, not in 2.0.
 
-Only creations and removals become events; other S3 event types (restores,
+Only creations and removals (lifecycle expirations included) become events; other S3 event types (restores,
 tagging, replication, ...) yield nothing. A payload of no known shape raises
 `UnsupportedEvent`.
 """
@@ -30,7 +30,9 @@ from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
 from gatekeeper.models import EventKind, ObjectEvent
 
 S3_TEST_EVENT = "s3:TestEvent"
-DELETE_MARKER_CREATED = "ObjectRemoved:DeleteMarkerCreated"
+DELETE_MARKER_CREATED = "DeleteMarkerCreated"
+#: Removals: deletes and delete markers, and lifecycle expirations (which S3 notifies apart).
+_REMOVAL_PREFIXES = ("ObjectRemoved:", "LifecycleExpiration:")
 _EVENTBRIDGE_KINDS: dict[str, EventKind] = {"Object Created": "created", "Object Deleted": "removed"}
 
 
@@ -96,7 +98,7 @@ def s3_record_event(record: S3EventRecord) -> ObjectEvent | None:
     kind: EventKind
     if name.startswith("ObjectCreated:"):
         kind = "created"
-    elif name.startswith("ObjectRemoved:"):
+    elif name.startswith(_REMOVAL_PREFIXES):
         kind = "removed"
     else:
         return None
@@ -112,7 +114,7 @@ def s3_record_event(record: S3EventRecord) -> ObjectEvent | None:
         size=_size(obj.get("size")),
         event_name=name,
         event_time=record.get("eventTime"),
-        delete_marker=name == DELETE_MARKER_CREATED,
+        delete_marker=name.endswith(DELETE_MARKER_CREATED),
     )
 
 
