@@ -1,38 +1,21 @@
-"""Fixtures for the downstream tests: a moto account whose flags table has the eligible-only indexes."""
+"""Fixtures for the downstream tests: the AWS path's moto fixtures, with a flags table that has the
+eligible-only indexes (this `dynamodb` overrides the AWS path's, for its `handler` too)."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from gatekeeper.dal.flags_table import FlagsTable
-from tests.aws.support import TABLE, create_bucket, handler_environment
+from tests.aws.conftest import aws, handler, handler_env, s3  # noqa: F401  (fixtures)
+from tests.aws.support import TABLE
 from tests.downstream.support import create_indexed_flags_table
 
-# The handler module reads this at import: never load the X-Ray SDK in tests.
-os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
-
 
 @pytest.fixture
-def aws() -> Iterator[None]:
-    with mock_aws():
-        yield
-
-
-@pytest.fixture
-def s3(aws: None) -> Any:
-    client = boto3.client("s3")
-    create_bucket(client)
-    return client
-
-
-@pytest.fixture
-def dynamodb(aws: None) -> Any:
+def dynamodb(aws: None) -> Any:  # noqa: F811
     client = boto3.client("dynamodb")
     create_indexed_flags_table(client)
     return client
@@ -41,15 +24,3 @@ def dynamodb(aws: None) -> Any:
 @pytest.fixture
 def table(dynamodb: Any) -> FlagsTable:
     return FlagsTable(dynamodb, TABLE)
-
-
-@pytest.fixture
-def handler(monkeypatch: pytest.MonkeyPatch, s3: Any, dynamodb: Any) -> Iterator[Any]:
-    """The gatekeeper function module, wired afresh to this test's moto account."""
-    for name, value in handler_environment().items():
-        monkeypatch.setenv(name, value)
-    from functions.gatekeeper import app
-
-    app.reset_runtime()
-    yield app
-    app.reset_runtime()

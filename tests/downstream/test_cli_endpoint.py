@@ -15,9 +15,9 @@ from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from gatekeeper.samples import make_audio
+from tests.cli.test_invoke import endpoint  # noqa: F401  (a moto server for this module)
 from tests.downstream.support import create_indexed_flags_table, policy_with_beta
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,17 +25,6 @@ EVENT = ROOT / "events" / "s3-batch-operations.json"
 BUCKET = "gatekeeper-uploads-example"
 KEY = "uploads/Björk – Jóga (live) 1+1.mp3"
 TABLE = "gatekeeper-flags-downstream-cli"
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
 
 
 @pytest.fixture
