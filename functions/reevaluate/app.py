@@ -24,9 +24,8 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gatekeeper.dal.clients import aws_client
-from gatekeeper.dal.flags_table import FlagsTable
 from gatekeeper.dal.policy_source import PolicySource
-from gatekeeper.downstream.reevaluate import Reevaluator
+from gatekeeper.downstream.reevaluate import Reevaluator, flags_table_for
 from gatekeeper.logic.decision import decision_date
 
 DEFAULT_SEGMENTS = 4
@@ -56,7 +55,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     policy_uri = os.environ.get("POLICY_URI", "")
     s3 = aws_client("s3") if policy_uri.strip().startswith("s3://") else None
     policy = PolicySource(policy_uri, s3_client=s3).policy()
-    table = FlagsTable(aws_client("dynamodb"), os.environ["FLAGS_TABLE_NAME"])
+    table = flags_table_for(os.environ["FLAGS_TABLE_NAME"], total if segment is None else 1)
     reevaluator = Reevaluator(table, policy, decision_date())
     logger.append_keys(policy_id=policy.policy_id, segment=segment, total_segments=total)
     summary = reevaluator.run(total) if segment is None else reevaluator.run_segment(segment, total)

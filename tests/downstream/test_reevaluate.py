@@ -13,7 +13,7 @@ import pytest
 
 from gatekeeper import cli
 from gatekeeper.dal.flags_table import FlagsTable
-from gatekeeper.downstream.reevaluate import Reevaluator, RowOutcome
+from gatekeeper.downstream.reevaluate import Reevaluator, RowOutcome, flags_table_for
 from gatekeeper.logic.policy import DEFAULT_POLICY_PATH, load_policy_file
 from gatekeeper.models import PURPOSES, ObjectEvent
 from gatekeeper.samples import make_audio
@@ -201,3 +201,11 @@ def test_progress_bar_draws_done_out_of_total() -> None:
     bar(RowOutcome.UNCHANGED)
     # Then it shows half the bar
     assert stream.getvalue().split("\r")[-1] == f"reevaluate [{'#' * 15}{'-' * 15}] 2/~4 rows, 1 rewritten"
+
+
+@pytest.mark.parametrize(("segments", "connections"), [(1, 10), (32, 32)])
+def test_the_client_has_a_connection_for_every_segment(aws: None, segments: int, connections: int) -> None:
+    # Given a run of N segments, When its table is opened, Then its client pools a connection per thread (10 at least)
+    table = flags_table_for(TABLE, segments)
+    assert table._client.meta.config.max_pool_connections == connections
+    assert table._client.meta.config.retries == {"mode": "standard", "total_max_attempts": 4}

@@ -243,15 +243,14 @@ def _aws_calls(what: str) -> Iterator[None]:
         raise AwsFailure(f"{what} failed: {exc}") from exc
 
 
-def _flags_table() -> Any:
+def _flags_table(threads: int = 1) -> Any:
     """The flags table named by `FLAGS_TABLE_NAME`, at `AWS_ENDPOINT_URL` or AWS."""
-    from gatekeeper.dal.clients import aws_client
-    from gatekeeper.dal.flags_table import FlagsTable
+    from gatekeeper.downstream.reevaluate import flags_table_for
 
     name = os.environ.get("FLAGS_TABLE_NAME", "").strip()
     if not name:
         raise UsageError("FLAGS_TABLE_NAME is not set")
-    return FlagsTable(aws_client("dynamodb"), name)
+    return flags_table_for(name, threads)
 
 
 @contextlib.contextmanager
@@ -344,7 +343,7 @@ def cmd_reevaluate(args: argparse.Namespace) -> int:
         on = args.date or decision_date()
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    table = _flags_table()
+    table = _flags_table(args.segments)
     with _aws_calls(f"reevaluate {table.table_name}"):
         progress = ProgressBar(table.approximate_item_count(), sys.stderr) if sys.stderr.isatty() else None
         summary = Reevaluator(table, policy, on, on_row=progress).run(args.segments)

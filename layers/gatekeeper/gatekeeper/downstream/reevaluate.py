@@ -19,8 +19,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
+import boto3
+from botocore.config import Config
+
 from gatekeeper.dal import VerdictRow
-from gatekeeper.dal.flags_table import STATUS_DECIDED
+from gatekeeper.dal.clients import LAMBDA_CLIENT_CONFIG
+from gatekeeper.dal.flags_table import STATUS_DECIDED, FlagsTable
 from gatekeeper.logic.decision import decide, reason_code
 from gatekeeper.models import PURPOSES, DecisionInputs, Policy, Verdict
 from gatekeeper.service import utc_timestamp
@@ -104,6 +108,12 @@ def redecided_row(item: Mapping[str, Any], inputs: DecisionInputs, verdict: Verd
         verdict=verdict,
         decided_at=decided_at,
     )
+
+
+def flags_table_for(table_name: str, segments: int) -> FlagsTable:
+    """The flags table over a client with a connection for each segment's thread."""
+    config = LAMBDA_CLIENT_CONFIG.merge(Config(max_pool_connections=max(10, segments)))
+    return FlagsTable(boto3.client("dynamodb", config=config), table_name)
 
 
 class Reevaluator:
