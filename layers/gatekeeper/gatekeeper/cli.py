@@ -281,6 +281,9 @@ class ProgressBar:
     WIDTH = 30
 
     def __init__(self, total: int, stream: TextIO, *, interval: float = 0.1) -> None:
+        from gatekeeper.downstream.reevaluate import RowOutcome
+
+        self._rewritten_outcome = RowOutcome.REWRITTEN
         self.total = total
         self.done = 0
         self.rewritten = 0
@@ -290,11 +293,9 @@ class ProgressBar:
         self._lock = threading.Lock()
 
     def __call__(self, outcome: Any) -> None:
-        from gatekeeper.downstream.reevaluate import RowOutcome
-
         with self._lock:
             self.done += 1
-            self.rewritten += outcome is RowOutcome.REWRITTEN
+            self.rewritten += outcome is self._rewritten_outcome
             now = time.monotonic()
             if now - self._drawn >= self._interval:
                 self._drawn = now
