@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections import Counter
 from typing import Any
 
@@ -9,6 +10,8 @@ import mutagen
 import pytest
 from botocore.exceptions import ClientError
 
+from bench.corpus import metadata_bytes
+from gatekeeper import tags
 from gatekeeper.dal.s3_source import ReadPlan, S3ObjectSource
 from gatekeeper.errors import ObjectSuperseded, SourceReadError
 from gatekeeper.models import ObjectEvent
@@ -16,6 +19,7 @@ from gatekeeper.samples import FORMATS, make_audio
 from tests.aws.support import BUCKET, create_bucket, upload
 
 LARGE = 20_000_000
+KIB = 1024
 
 
 class S3Traffic:
@@ -65,6 +69,27 @@ def test_mp4_with_moov_at_the_end_is_read_from_the_tail(s3: Any) -> None:
     # Then the label is found, from under 2% of the file, in at most 3 requests
     assert tags["----:com.apple.iTunes:LABEL"][0] == b"Acme Records"
     assert stored.body.stats.bytes_fetched < 0.02 * len(data)
+    assert stored.body.stats.requests <= 3
+
+
+@pytest.mark.parametrize("fmt", ["mp3", "wav", "aiff"])
+def test_a_1_mib_tag_is_read_within_its_budget(s3: Any, fmt: str) -> None:
+    # Given a 4 MB upload whose tag carries 1 MiB of padding (cover art): at the front
+    # of an MP3, in a trailing chunk of a WAV or an AIFF
+    data = make_audio(fmt, tags={"label": "Acme Records"}, padding_bytes=1024 * KIB, size_hint=4_000_000)
+    tag_size = metadata_bytes(io.BytesIO(data), fmt)
+    assert tag_size > 1024 * KIB
+    change = upload(s3, f"big-tag.{fmt}", data)
+    traffic = S3Traffic(s3)
+    # When the gatekeeper extracts its rights through the ranged reader
+    stored = S3ObjectSource(s3).open(created(change))
+    extraction = tags.extract(stored.body)
+    # Then the label is read, from at most the tag + 64 KiB, in at most 3 GETs (issue 6's budget)
+    assert extraction.unreadable is None
+    assert extraction.rights["label"] == ["Acme Records"]
+    assert traffic.body_bytes == stored.body.stats.bytes_fetched
+    assert traffic.body_bytes <= max(256 * KIB, tag_size + 64 * KIB)
+    assert traffic.operations == Counter({"GetObject": stored.body.stats.requests})
     assert stored.body.stats.requests <= 3
 
 

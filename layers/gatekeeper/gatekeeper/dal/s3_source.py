@@ -5,11 +5,12 @@ mutagen seeks around a file (header at the front, ID3v1/APEv2 at the end, an MP4
 reads into a handful of `GetObject` calls with a `Range` header, so a 1 GB upload
 costs a few hundred kilobytes of transfer, never the whole object:
 
-- the first GET (`bytes=0-131071`) also yields the user metadata, the size (from
+- the first GET (`bytes=0-49151`) also yields the user metadata, the size (from
   `Content-Range`), the ETag and the VersionId: no separate HEAD;
 - a read that touches the last `tail_bytes` of the object fetches that whole tail
   (ID3v1, APEv2, Lyrics3 and trailing chunks in one request);
-- any other miss fetches at least `readahead_bytes`;
+- any other miss fetches the bytes wanted plus `readahead_bytes`, so a large read
+  (a whole tag) is one GET and the small read that follows it is a hit;
 - fetched ranges sit in a cache bounded by `max_cache_bytes` (least recently used
   segments are dropped first).
 
@@ -54,11 +55,17 @@ class ReadStats:
 
 @dataclass(frozen=True)
 class ReadPlan:
-    """How much to fetch per request and how much of it to keep."""
+    """How much to fetch per request and how much of it to keep.
 
-    first_bytes: int = 128 * KIB
-    tail_bytes: int = 64 * KIB
-    readahead_bytes: int = 64 * KIB
+    The defaults keep a decision within issue 6's budget of max(256 KiB, tag size +
+    64 KiB) read: when the tag lies at the end of the object, the first GET is
+    audio the readers never use and a read past the tag over-fetches at most
+    `readahead_bytes`, so `first_bytes + readahead_bytes` is at most 64 KiB.
+    """
+
+    first_bytes: int = 48 * KIB
+    tail_bytes: int = 16 * KIB
+    readahead_bytes: int = 16 * KIB
     max_cache_bytes: int = 8 * 1024 * KIB
 
 
@@ -163,7 +170,7 @@ class RangedObjectReader(io.RawIOBase):
         size, plan = self.size, self.plan
         if size - pos <= plan.tail_bytes:
             return max(0, size - plan.tail_bytes), size
-        end = min(size, pos + max(wanted, plan.readahead_bytes))
+        end = min(size, pos + wanted + plan.readahead_bytes)
         if size - end <= plan.tail_bytes:
             end = size
         return pos, end

@@ -15,6 +15,7 @@ Format families: `tags.id3` (ID3v2/ID3v1), `tags.vorbis` (Vorbis comments),
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import struct
 from collections.abc import Callable
@@ -149,7 +150,12 @@ def _identify(source: BoundedSource) -> type[FileType] | None:
     header = source.read_at(0, 128)
     kind = _best_scored(source, header)
     if kind is MP3 and header.startswith(b"ID3") and len(header) >= 10:
-        after = source.read_at(_id3v2_end(header), 128)
+        end = _id3v2_end(header)
+        # The whole tag first, as mutagen reads it next: one sequential range, not a jump
+        # past the tag and back. A tag over a bound fails later, once the format is known.
+        with contextlib.suppress(Unreadable):
+            source.read_at(0, end)
+        after = source.read_at(end, 128)
         return _best_scored(source, after, exclude=(MP3,)) or _sniffed(after) or MP3
     return kind or _sniffed(header)
 
