@@ -32,9 +32,16 @@ FUNCTION_NEEDS = {
     ("dynamodb:PutItem", "${FlagsTable.Arn}"),
     ("dynamodb:UpdateItem", "${FlagsTable.Arn}"),
 }
+#: The re-evaluation function reads no upload: its logs, the table's scan and conditional rewrite.
+REEVALUATE_NEEDS = {
+    ("logs:CreateLogStream", "${ReevaluateLogGroup.Arn}"),
+    ("logs:PutLogEvents", "${ReevaluateLogGroup.Arn}"),
+    ("dynamodb:Scan", "${FlagsTable.Arn}"),
+    ("dynamodb:PutItem", "${FlagsTable.Arn}"),
+}
 TRACING_NEEDS = {("xray:PutTraceSegments", "*"), ("xray:PutTelemetryRecords", "*")}
 POLICY_ON_S3_NEEDS = {("s3:GetObject", POLICY_OBJECT)}
-ALLOW_LIST = FUNCTION_NEEDS | TRACING_NEEDS | POLICY_ON_S3_NEEDS
+ALLOW_LIST = FUNCTION_NEEDS | REEVALUATE_NEEDS | TRACING_NEEDS | POLICY_ON_S3_NEEDS
 
 #: Services without resource-level permissions: the only ones that may get "*".
 STAR_RESOURCE_SERVICES = {"xray"}
@@ -112,14 +119,14 @@ def test_roles_can_be_assumed_by_lambda_only(scenario: Stack) -> None:
 def test_default_grants_are_exactly_what_the_function_needs(stack: Stack) -> None:
     # Given the defaults (tracing Active, the policy packaged in the layer)
     # Then the function gets what it calls plus X-Ray, and no policy object
-    assert _grants(stack) == FUNCTION_NEEDS | TRACING_NEEDS
+    assert _grants(stack) == FUNCTION_NEEDS | REEVALUATE_NEEDS | TRACING_NEEDS
 
 
 def test_policy_on_s3_grants_that_object_only_and_disabled_tracing_no_xray(translated: dict[str, Any]) -> None:
     # Given the policy on S3 and tracing disabled
     stack = Stack(translated, SCENARIOS["policy on S3, tracing off, reserved concurrency"])
     # Then the grants are the function's needs plus exactly that one object
-    assert _grants(stack) == FUNCTION_NEEDS | POLICY_ON_S3_NEEDS
+    assert _grants(stack) == FUNCTION_NEEDS | REEVALUATE_NEEDS | POLICY_ON_S3_NEEDS
     env = stack.properties("GatekeeperFunction")["Environment"]["Variables"]
     assert env["POLICY_URI"] == f"s3://{POLICY_BUCKET}/{POLICY_KEY}"
 
