@@ -117,9 +117,9 @@ def test_roles_can_be_assumed_by_lambda_only(scenario: Stack) -> None:
 
 
 def test_default_grants_are_exactly_what_the_function_needs(stack: Stack) -> None:
-    # Given the defaults (tracing Active, the policy packaged in the layer)
-    # Then the function gets what it calls plus X-Ray, and no policy object
-    assert _grants(stack) == FUNCTION_NEEDS | REEVALUATE_NEEDS | TRACING_NEEDS
+    # Given the defaults (tracing PassThrough, the policy packaged in the layer)
+    # Then the function gets what it calls, no X-Ray and no policy object
+    assert _grants(stack) == FUNCTION_NEEDS | REEVALUATE_NEEDS
 
 
 def test_policy_on_s3_grants_that_object_only_and_disabled_tracing_no_xray(translated: dict[str, Any]) -> None:

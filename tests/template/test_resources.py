@@ -176,7 +176,7 @@ def test_function_environment_follows_the_contracts(translated: dict[str, Any]) 
         "POWERTOOLS_SERVICE_NAME": "gatekeeper",
         "POWERTOOLS_METRICS_NAMESPACE": "UploadGatekeeper",
         "POWERTOOLS_LOG_LEVEL": "DEBUG",
-        "POWERTOOLS_TRACE_DISABLED": "false",
+        "POWERTOOLS_TRACE_DISABLED": "true",
     }
 
 

@@ -82,13 +82,13 @@ def test_layer_holds_the_library_and_its_dependencies_but_not_the_runtimes(built
         assert not (site / name).exists(), name
 
 
-def _built_stack(built: Path) -> Stack:
+def _built_stack(built: Path, **parameters: str) -> Stack:
     """The template `sam build` wrote (code locations pointing into the build), translated."""
     template = yaml_parse((built / "template.yaml").read_text())
     resources = template["Resources"]
     assert resources["GatekeeperFunction"]["Properties"]["CodeUri"] == "GatekeeperFunction"
     assert resources["GatekeeperLayer"]["Properties"]["ContentUri"] == "GatekeeperLayer"
-    return Stack(translate(template), physical={"FlagsTable": {"Ref": "gatekeeper-flags"}})
+    return Stack(translate(template), parameters, physical={"FlagsTable": {"Ref": "gatekeeper-flags"}})
 
 
 def test_default_policy_path_exists_in_the_built_layer(built: Path) -> None:
@@ -129,9 +129,9 @@ def test_built_handler_runs_on_the_layer_and_the_runtime_alone(built: Path, tmp_
         (runtime / (origin.parent.name if origin.name == "__init__.py" else origin.name)).symlink_to(
             origin.parent if origin.name == "__init__.py" else origin
         )
-    # And the function's environment from the template, tracing Active (the default), in Lambda
+    # And the function's environment from the template with tracing Active (the X-Ray SDK in the layer loads)
     layer = built / "GatekeeperLayer" / "python"
-    env = function_environment(_built_stack(built))
+    env = function_environment(_built_stack(built, TracingMode="Active"))
     assert env["POWERTOOLS_TRACE_DISABLED"] == "false"
     env["POLICY_URI"] = str(layer / env["POLICY_URI"].removeprefix(LAYER_MOUNT))
     env.update(AWS_LAMBDA_FUNCTION_NAME="gatekeeper", AWS_DEFAULT_REGION="us-east-1", PATH=os.environ["PATH"])
