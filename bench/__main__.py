@@ -145,6 +145,7 @@ def cold_import(repeats: int) -> dict[str, Any]:
         "ratio_traced": medians[imports.HANDLER_TRACED.name].cpu_seconds / boto3_cpu,
         "ratio_wall": medians[imports.HANDLER.name].wall_seconds / medians[imports.BOTO3.name].wall_seconds,
         "profile": imports.import_profile(imports.HANDLER),
+        "stages": imports.import_stages(repeats),
     }
 
 

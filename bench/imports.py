@@ -11,7 +11,10 @@ Tracing on and off are measured separately: Powertools' Tracer loads the X-Ray S
 only when tracing is on.
 
 `import_profile` runs `python -X importtime` once and sums the self time of each
-top-level package, to say where an import's time goes.
+top-level package, to say where an import's time goes. `import_stages` says it
+in CPU time: cumulative imports of the handler's modules, group by group
+(`STAGES`), each timed like the candidates; a group costs the difference of the
+medians of its stage and the stage before.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import statistics
 import subprocess
 import sys
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +34,11 @@ DEFAULT_POLICY = ROOT / "layers" / "gatekeeper" / "gatekeeper" / "data" / "defau
 
 _TIMED_IMPORT = (
     "import sys, time; sys.path.insert(0, {path!r}); c, w = time.process_time(), time.perf_counter(); "
-    "import {module}; print(time.process_time() - c, time.perf_counter() - w)"
+    "{statement}; print(time.process_time() - c, time.perf_counter() - w)"
+)
+#: Prints every module the handler's import loads, in the order they were loaded.
+_LIST_MODULES = "import sys; sys.path.insert(0, {path!r}); before = set(sys.modules); import app; " + (
+    "print(*(name for name in sys.modules if name not in before))"
 )
 
 
@@ -43,15 +51,33 @@ class Sample:
 @dataclass(frozen=True)
 class Candidate:
     name: str
-    module: str
-    path: str  # put first on sys.path
+    statement: str  # the import statement timed
+    path: str = str(HANDLER_DIR)  # put first on sys.path
     tracing: bool = False
 
 
-BOTO3 = Candidate("import boto3", "boto3", str(ROOT))
-HANDLER = Candidate("handler (tracing off)", "app", str(HANDLER_DIR))
-HANDLER_TRACED = Candidate("handler (tracing on)", "app", str(HANDLER_DIR), tracing=True)
+BOTO3 = Candidate("import boto3", "import boto3", str(ROOT))
+HANDLER = Candidate("handler (tracing off)", "import app")
+HANDLER_TRACED = Candidate("handler (tracing on)", "import app", tracing=True)
 CANDIDATES = (BOTO3, HANDLER, HANDLER_TRACED)
+
+
+def _powertools(*packages: str) -> Callable[[str], bool]:
+    return {f"aws_lambda_powertools.{package}" for package in packages}.__contains__
+
+
+#: The handler's imports in groups, in the order `import_stages` adds them; each
+#: group is the handler's modules for which its test holds (a package's import pulls
+#: in what it needs). Powertools' batch utility imports every data class itself.
+STAGES: tuple[tuple[str, Callable[[str], bool]], ...] = (
+    ("boto3 + botocore", lambda module: module == "boto3"),
+    ("Powertools Logger, Metrics", _powertools("logging", "metrics")),
+    ("Powertools data classes", _powertools("utilities.data_classes")),
+    ("Powertools batch (asyncio)", _powertools("utilities.batch")),
+    ("mutagen", lambda module: module.split(".")[0] == "mutagen"),
+    ("other libraries and stdlib", lambda module: module.split(".")[0] not in ("app", "gatekeeper")),
+    ("the gatekeeper's modules, app.py", lambda module: True),
+)
 
 
 def lambda_environment(*, tracing: bool) -> dict[str, str]:
@@ -70,8 +96,8 @@ def lambda_environment(*, tracing: bool) -> dict[str, str]:
     return env
 
 
-def _run(candidate: Candidate, *flags: str) -> subprocess.CompletedProcess[str]:
-    code = _TIMED_IMPORT.format(path=candidate.path, module=candidate.module)
+def _run(candidate: Candidate, *flags: str, code: str | None = None) -> subprocess.CompletedProcess[str]:
+    code = code or _TIMED_IMPORT.format(path=candidate.path, statement=candidate.statement)
     return subprocess.run(
         [sys.executable, *flags, "-c", code],
         env=lambda_environment(tracing=candidate.tracing),
@@ -87,15 +113,40 @@ def import_sample(candidate: Candidate) -> Sample:
     return Sample(float(cpu), float(wall))
 
 
-def cold_imports(repeats: int) -> dict[str, list[Sample]]:
+def cold_imports(repeats: int, candidates: Sequence[Candidate] = CANDIDATES) -> dict[str, list[Sample]]:
     """`repeats` alternating samples of every candidate (after one warm-up each)."""
-    samples: dict[str, list[Sample]] = {c.name: [] for c in CANDIDATES}
-    for candidate in CANDIDATES:
+    samples: dict[str, list[Sample]] = {c.name: [] for c in candidates}
+    for candidate in candidates:
         import_sample(candidate)  # byte-code caches and page cache warm
     for _ in range(repeats):
-        for candidate in CANDIDATES:
+        for candidate in candidates:
             samples[candidate.name].append(import_sample(candidate))
     return samples
+
+
+def handler_modules() -> list[str]:
+    """Every module importing the handler loads (tracing off), in load order."""
+    return _run(HANDLER, code=_LIST_MODULES.format(path=HANDLER.path)).stdout.split()
+
+
+def stage_candidates(modules: Sequence[str]) -> list[Candidate]:
+    """One candidate per stage: the handler's modules of that group and every group before it."""
+    candidates, wanted = [], []
+    for name, in_group in STAGES:
+        wanted += [module for module in modules if in_group(module) and module not in wanted]
+        candidates.append(Candidate(name, "import " + ", ".join(wanted)))
+    return candidates
+
+
+def import_stages(repeats: int) -> list[tuple[str, float]]:
+    """CPU seconds each group of the handler's imports adds (medians of cumulative stages)."""
+    stages = stage_candidates(handler_modules())
+    cumulative = medians(cold_imports(repeats, stages))
+    costs, before = [], 0.0
+    for stage in stages:
+        costs.append((stage.name, cumulative[stage.name].cpu_seconds - before))
+        before = cumulative[stage.name].cpu_seconds
+    return costs
 
 
 def medians(samples: dict[str, list[Sample]]) -> dict[str, Sample]:

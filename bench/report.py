@@ -210,11 +210,13 @@ def _import_lines(imports: _Row) -> list[str]:
         for name, m in imports["medians"].items()
     )
     profile = ", ".join(f"{name} {seconds * 1000:.0f}" for name, seconds in imports["profile"])
+    stages = ", ".join(f"{name} {seconds * 1000:.0f}" for name, seconds in imports["stages"])
     return [
         f"Cold import (medians of {imports['repeats']}): {medians}",
         f"  handler / boto3 CPU = {imports['ratio']:.2f}x (tracing off), {imports['ratio_traced']:.2f}x (tracing on);"
         f" wall {imports['ratio_wall']:.2f}x (tracing off)",
         f"  handler self time by package, ms: {profile}",
+        f"  CPU ms by group, in import order (cumulative stages, medians): {stages}",
     ]
 
 

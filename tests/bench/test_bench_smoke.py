@@ -17,6 +17,7 @@ import pytest
 from mutagen.id3 import ID3
 
 from bench.corpus import LARGE_TAG_LAYOUTS, LAYOUTS, XMP_PACKET, Layout, generate
+from bench.imports import STAGES
 from bench.report import MAX_MEMORY_GROWTH
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,6 +98,7 @@ def test_cold_import_and_throughput_are_measured_and_printed(quick_run: tuple[di
     assert set(imports["medians"]) == {"import boto3", "handler (tracing off)", "handler (tracing on)"}
     assert all(len(samples) == imports["repeats"] for samples in imports["samples"].values())
     assert imports["profile"], "the import profile names where the handler's import time goes"
+    assert [name for name, _ in imports["stages"]] == [name for name, _ in STAGES]
     assert document["throughput"]["decisions_per_second"] > 0
     assert document["throughput"]["inputs"] == 2_000
     for layout in LAYOUTS:
