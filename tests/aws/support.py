@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote_plus
 
+from gatekeeper.dal.flags_table import create_table
 from gatekeeper.logic.policy import DEFAULT_POLICY_PATH
 
 BUCKET = "gatekeeper-uploads-test"
@@ -22,13 +23,8 @@ REGION = "us-east-1"
 
 
 def create_flags_table(dynamodb: Any, name: str = TABLE) -> None:
-    """The flags table as the template declares it: `object_uri` hash key, on demand."""
-    dynamodb.create_table(
-        TableName=name,
-        AttributeDefinitions=[{"AttributeName": "object_uri", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "object_uri", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    """The flags table as the template declares it (keys, eligible-only indexes, stream)."""
+    create_table(dynamodb, name)
 
 
 def create_bucket(s3: Any, name: str = BUCKET, *, versioned: bool = False) -> None:

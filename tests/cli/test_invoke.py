@@ -16,6 +16,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from gatekeeper.dal.flags_table import create_table
 from gatekeeper.samples import make_audio
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,12 +49,7 @@ def aws(endpoint: str) -> Iterator[dict[str, Any]]:
         Body=make_audio("mp3", tags={"title": "Jóga", "artist": "Björk", "label": "One Little Independent"}),
         Metadata={"uploader-id": "u-7", "terms-version": "2025-05-14", "genai-opt-in": "true"},
     )
-    dynamodb.create_table(
-        TableName=TABLE,
-        AttributeDefinitions=[{"AttributeName": "object_uri", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "object_uri", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_table(dynamodb, TABLE)
     yield {"s3": s3, "dynamodb": dynamodb}
     dynamodb.delete_table(TableName=TABLE)
     for version in s3.list_object_versions(Bucket=BUCKET).get("Versions", []):

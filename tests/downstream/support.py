@@ -9,12 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from gatekeeper.dal import VerdictRow
-from gatekeeper.dal.flags_table import (
-    ELIGIBLE_INDEX_PROJECTION,
-    FlagsTable,
-    eligible_attribute,
-    eligible_index_name,
-)
+from gatekeeper.dal.flags_table import FlagsTable
 from gatekeeper.dal.policy_source import PolicySource
 from gatekeeper.dal.s3_source import S3ObjectSource
 from gatekeeper.logic.decision import decide
@@ -25,30 +20,6 @@ from gatekeeper.service import Gatekeeper
 from tests.aws.support import BUCKET, TABLE, next_sequencer, upload
 
 ON = dt.date(2026, 1, 15)
-
-
-def create_indexed_flags_table(dynamodb: Any, name: str = TABLE) -> None:
-    """The flags table with one sparse, sharded eligible-only index per purpose, as the template declares it."""
-    dynamodb.create_table(
-        TableName=name,
-        AttributeDefinitions=[
-            {"AttributeName": "object_uri", "AttributeType": "S"},
-            *({"AttributeName": eligible_attribute(p), "AttributeType": "S"} for p in PURPOSES),
-        ],
-        KeySchema=[{"AttributeName": "object_uri", "KeyType": "HASH"}],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": eligible_index_name(purpose),
-                "KeySchema": [
-                    {"AttributeName": eligible_attribute(purpose), "KeyType": "HASH"},
-                    {"AttributeName": "object_uri", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(ELIGIBLE_INDEX_PROJECTION)},
-            }
-            for purpose in PURPOSES
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
 
 
 @dataclass(frozen=True)

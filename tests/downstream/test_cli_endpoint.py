@@ -16,9 +16,10 @@ from typing import Any
 import boto3
 import pytest
 
+from gatekeeper.dal.flags_table import create_table
 from gatekeeper.samples import make_audio
 from tests.cli.test_invoke import endpoint  # noqa: F401  (a moto server for this module)
-from tests.downstream.support import create_indexed_flags_table, policy_with_beta
+from tests.downstream.support import policy_with_beta
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENT = ROOT / "events" / "s3-batch-operations.json"
@@ -36,7 +37,7 @@ def catalogue(endpoint: str) -> Iterator[None]:
     metadata = {"uploader-id": "u-7", "terms-version": "2025-05-14", "genai-opt-in": "true"}
     body = make_audio("mp3", tags={"title": "Jóga", "artist": "Björk", "label": "Beta Records"})
     s3.put_object(Bucket=BUCKET, Key=KEY, Body=body, Metadata=metadata)
-    create_indexed_flags_table(dynamodb, TABLE)
+    create_table(dynamodb, TABLE)
     yield
     dynamodb.delete_table(TableName=TABLE)
     s3.delete_object(Bucket=BUCKET, Key=KEY)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from gatekeeper.dal.flags_table import table_schema
 from gatekeeper.models import PURPOSES
 from tests.template.cfn import Stack, function_environment
 
@@ -107,9 +108,11 @@ def test_visibility_timeout_is_at_least_six_function_timeouts_plus_the_batching_
 def test_flags_table_matches_the_contract_and_is_protected(translated: dict[str, Any], protection: str) -> None:
     table = Stack(translated, {"TableDeletionProtection": protection}).properties("FlagsTable")
     assert table["KeySchema"] == [{"AttributeName": "object_uri", "KeyType": "HASH"}]
-    # object_uri, and the keys of the eligible-only indexes (tests/downstream/test_template.py)
-    assert table["AttributeDefinitions"][0] == {"AttributeName": "object_uri", "AttributeType": "S"}
-    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    # Keys, eligible-only indexes, stream and billing are exactly what the code creates and queries.
+    schema = table_schema()
+    for name in ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode"):
+        assert table[name] == schema[name], name
+    assert table["StreamSpecification"] == {"StreamViewType": schema["StreamSpecification"]["StreamViewType"]}
     assert table["SSESpecification"] == {"SSEEnabled": True}
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert table["DeletionProtectionEnabled"] == protection

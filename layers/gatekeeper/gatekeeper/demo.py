@@ -177,6 +177,7 @@ class _Emulated:
     def __init__(self) -> None:
         from gatekeeper.cli import LocalContext, load_handler_module
         from gatekeeper.dal.clients import aws_client
+        from gatekeeper.dal.flags_table import create_table
 
         self.s3 = aws_client("s3")
         self.sqs = aws_client("sqs")
@@ -187,12 +188,7 @@ class _Emulated:
         self.queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])[
             "Attributes"
         ]["QueueArn"]
-        self.dynamodb.create_table(
-            TableName=TABLE,
-            AttributeDefinitions=[{"AttributeName": "object_uri", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "object_uri", "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_table(self.dynamodb, TABLE)
         self.handler = load_handler_module()
         self.context_factory = LocalContext
         self._sequence = itertools.count(0x5A00_0000_0000_0000_00)

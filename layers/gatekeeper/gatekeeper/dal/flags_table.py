@@ -19,11 +19,11 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from gatekeeper.dal import VerdictRow
+from gatekeeper.logic.decision import DELETED
 from gatekeeper.models import PURPOSES, ObjectEvent
 
 STATUS_DECIDED = "decided"
 STATUS_DELETED = "deleted"
-DELETED = "DELETED"
 SEQUENCER_WIDTH = 64
 #: Partition-key values of each purpose's eligible-only index: `shard-00` .. `shard-15`.
 ELIGIBLE_INDEX_SHARDS = 16
@@ -45,6 +45,40 @@ _deserializer = TypeDeserializer()
 _NEWER = (
     "attribute_not_exists(object_uri) OR attribute_not_exists(sequencer_order) OR sequencer_order < :sequencer_order"
 )
+
+
+def table_schema() -> dict[str, Any]:
+    """The table's keys, eligible-only indexes and stream, as `template.yaml` declares them.
+
+    `CreateTable` arguments (without `TableName`): the demo and the tests create the
+    table from this, and a template test holds the template to it.
+    """
+    return {
+        "AttributeDefinitions": [
+            {"AttributeName": "object_uri", "AttributeType": "S"},
+            *({"AttributeName": eligible_attribute(p), "AttributeType": "S"} for p in PURPOSES),
+        ],
+        "KeySchema": [{"AttributeName": "object_uri", "KeyType": "HASH"}],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": eligible_index_name(purpose),
+                "KeySchema": [
+                    {"AttributeName": eligible_attribute(purpose), "KeyType": "HASH"},
+                    {"AttributeName": "object_uri", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(ELIGIBLE_INDEX_PROJECTION)},
+            }
+            for purpose in PURPOSES
+        ],
+        "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+
+
+def create_table(client: Any, table_name: str) -> None:
+    """Create the flags table (an emulator's, for the demo and tests) and wait until it exists."""
+    client.create_table(TableName=table_name, **table_schema())
+    client.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
 
 
 def sequencer_order(sequencer: str) -> str:
