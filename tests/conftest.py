@@ -17,6 +17,7 @@ for _k, _v in {
 os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
+from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,3 +36,17 @@ def corpus_dir() -> Path:
 def events_reference_dir() -> Path:
     assert EVENTS_REFERENCE.is_dir(), f"reference events missing at {EVENTS_REFERENCE}"
     return EVENTS_REFERENCE
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    """A moto server on loopback, for code that must reach AWS through `AWS_ENDPOINT_URL`."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()

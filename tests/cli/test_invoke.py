@@ -4,20 +4,16 @@ given by `AWS_ENDPOINT_URL` (a separate endpoint, as a user would run it)."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
-
 from gatekeeper.dal.flags_table import create_table
 from gatekeeper.samples import make_audio
+from tests.cli.support import run_gatekeeper
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
@@ -26,22 +22,11 @@ KEY = "uploads/Björk – Jóga (live) 1+1.mp3"
 TABLE = "gatekeeper-flags-cli"
 
 
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-
-
 @pytest.fixture
-def aws(endpoint: str) -> Iterator[dict[str, Any]]:
+def aws(moto_endpoint: str) -> Iterator[dict[str, Any]]:
     """A bucket holding the sample events' object and an empty flags table."""
-    s3 = boto3.client("s3", endpoint_url=endpoint)
-    dynamodb = boto3.client("dynamodb", endpoint_url=endpoint)
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint)
+    dynamodb = boto3.client("dynamodb", endpoint_url=moto_endpoint)
     s3.create_bucket(Bucket=BUCKET)
     s3.put_object(
         Bucket=BUCKET,
@@ -58,21 +43,8 @@ def aws(endpoint: str) -> Iterator[dict[str, Any]]:
 
 
 def invoke(endpoint: str, event: Path, tmp_path: Path, **extra_env: str) -> subprocess.CompletedProcess[str]:
-    command = shutil.which("gatekeeper", path=str(Path(sys.executable).parent))
-    assert command
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(tmp_path),
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "FLAGS_TABLE_NAME": TABLE,
-        "GATEKEEPER_DECISION_DATE": "2026-01-15",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        **extra_env,
-    }
-    return subprocess.run([command, "invoke", "--event", str(event)], capture_output=True, text=True, env=env, timeout=120)
+    table = extra_env.pop("FLAGS_TABLE_NAME", TABLE)
+    return run_gatekeeper(endpoint, tmp_path, table, "invoke", "--event", str(event), **extra_env)
 
 
 def row(aws: dict[str, Any]) -> dict[str, Any] | None:
@@ -86,10 +58,10 @@ def last_json(stdout: str) -> Any:
 
 
 @pytest.mark.parametrize("event", ["sqs-put.json", "s3-put.json", "eventbridge-put.json"])
-def test_a_sample_put_event_writes_the_verdict_row(endpoint, aws, tmp_path, event):
+def test_a_sample_put_event_writes_the_verdict_row(moto_endpoint, aws, tmp_path, event):
     # Given the sample event's object in the emulator
     # When the sample event is invoked through the command
-    proc = invoke(endpoint, EVENTS / event, tmp_path)
+    proc = invoke(moto_endpoint, EVENTS / event, tmp_path)
     # Then it succeeds and the row holds the decision for the decoded key
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert '"message":"created event decided"' in proc.stderr  # structured logs on stderr
@@ -102,26 +74,26 @@ def test_a_sample_put_event_writes_the_verdict_row(endpoint, aws, tmp_path, even
         assert last_json(proc.stdout) == {"batchItemFailures": []}
 
 
-def test_a_delete_after_the_put_revokes(endpoint, aws, tmp_path):
-    assert invoke(endpoint, EVENTS / "sqs-put.json", tmp_path).returncode == 0
-    proc = invoke(endpoint, EVENTS / "sqs-delete.json", tmp_path)
+def test_a_delete_after_the_put_revokes(moto_endpoint, aws, tmp_path):
+    assert invoke(moto_endpoint, EVENTS / "sqs-put.json", tmp_path).returncode == 0
+    proc = invoke(moto_endpoint, EVENTS / "sqs-delete.json", tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     item = row(aws)
     assert item["status"]["S"] == "deleted"
     assert item["reasons"]["M"]["ai_training"]["L"] == [{"S": "DELETED"}]
 
 
-def test_the_sqs_test_event_is_acknowledged(endpoint, aws, tmp_path):
-    proc = invoke(endpoint, EVENTS / "sqs-test-event.json", tmp_path)
+def test_the_sqs_test_event_is_acknowledged(moto_endpoint, aws, tmp_path):
+    proc = invoke(moto_endpoint, EVENTS / "sqs-test-event.json", tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert last_json(proc.stdout) == {"batchItemFailures": []}
     assert row(aws) is None
 
 
 @pytest.mark.parametrize("event", ["sqs-put.json", "s3-put.json"])
-def test_a_failing_handler_exits_1(endpoint, aws, tmp_path, event):
+def test_a_failing_handler_exits_1(moto_endpoint, aws, tmp_path, event):
     # Given a table that does not exist, so the write fails after retries
-    proc = invoke(endpoint, EVENTS / event, tmp_path, FLAGS_TABLE_NAME="no-such-table")
+    proc = invoke(moto_endpoint, EVENTS / event, tmp_path, FLAGS_TABLE_NAME="no-such-table")
     # Then the command reports the failure the way Lambda would retry it
     assert proc.returncode == 1, proc.stdout + proc.stderr
     if event.startswith("sqs"):
@@ -130,15 +102,15 @@ def test_a_failing_handler_exits_1(endpoint, aws, tmp_path, event):
         assert "RecordsFailed" in proc.stdout
 
 
-def test_an_invalid_policy_exits_2_naming_the_field(endpoint, aws, tmp_path):
+def test_an_invalid_policy_exits_2_naming_the_field(moto_endpoint, aws, tmp_path):
     policy = tmp_path / "bad.json"
     policy.write_text(json.dumps({"policy_id": "x", "terms": [{"version": "v", "effective": "2024-13-01", "grants": []}]}))
-    proc = invoke(endpoint, EVENTS / "sqs-put.json", tmp_path, POLICY_URI=str(policy))
+    proc = invoke(moto_endpoint, EVENTS / "sqs-put.json", tmp_path, POLICY_URI=str(policy))
     assert proc.returncode == 2
     assert "terms[0].effective" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert row(aws) is None
 
 
-def test_a_missing_event_file_is_bad_usage(endpoint, tmp_path):
-    proc = invoke(endpoint, tmp_path / "nope.json", tmp_path)
+def test_a_missing_event_file_is_bad_usage(moto_endpoint, tmp_path):
+    proc = invoke(moto_endpoint, tmp_path / "nope.json", tmp_path)
     assert proc.returncode == 2 and "nope.json" in proc.stderr

@@ -17,7 +17,7 @@ from gatekeeper.logic.policy import DEFAULT_POLICY_PATH, load_policy_file
 from gatekeeper.models import PURPOSES, DecisionInputs, Extraction, ObjectEvent, PlatformMetadata
 from gatekeeper.samples import make_audio
 from gatekeeper.service import Gatekeeper
-from tests.aws.support import BUCKET, TABLE, next_sequencer, upload
+from tests.aws.support import BUCKET, next_sequencer, upload
 
 ON = dt.date(2026, 1, 15)
 

@@ -5,10 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +15,7 @@ import pytest
 
 from gatekeeper.dal.flags_table import create_table
 from gatekeeper.samples import make_audio
-from tests.cli.test_invoke import endpoint  # noqa: F401  (a moto server for this module)
+from tests.cli.support import run_gatekeeper
 from tests.downstream.support import policy_with_beta
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,10 +26,10 @@ TABLE = "gatekeeper-flags-downstream-cli"
 
 
 @pytest.fixture
-def catalogue(endpoint: str) -> Iterator[None]:
+def catalogue(moto_endpoint: str) -> Iterator[None]:
     """The sample event's object, by Beta Records, in a bucket; an empty flags table with its indexes."""
-    s3 = boto3.client("s3", endpoint_url=endpoint)
-    dynamodb = boto3.client("dynamodb", endpoint_url=endpoint)
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint)
+    dynamodb = boto3.client("dynamodb", endpoint_url=moto_endpoint)
     s3.create_bucket(Bucket=BUCKET)
     metadata = {"uploader-id": "u-7", "terms-version": "2025-05-14", "genai-opt-in": "true"}
     body = make_audio("mp3", tags={"title": "Jóga", "artist": "Björk", "label": "Beta Records"})
@@ -44,34 +41,21 @@ def catalogue(endpoint: str) -> Iterator[None]:
     s3.delete_bucket(Bucket=BUCKET)
 
 
-def gatekeeper(endpoint: str, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    command = shutil.which("gatekeeper", path=str(Path(sys.executable).parent))
-    assert command
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(home),
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "FLAGS_TABLE_NAME": TABLE,
-        "GATEKEEPER_DECISION_DATE": "2026-01-15",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-    }
-    return subprocess.run([command, *args], capture_output=True, text=True, env=env, timeout=120)
+def gatekeeper(moto_endpoint: str, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_gatekeeper(moto_endpoint, home, TABLE, *args)
 
 
-def test_backfill_export_and_reevaluate_against_an_endpoint(endpoint: str, catalogue: None, tmp_path: Path) -> None:
+def test_backfill_export_and_reevaluate_against_an_endpoint(moto_endpoint: str, catalogue: None, tmp_path: Path) -> None:
     # Given the sample S3 Batch Operations invocation for an object in the emulator
     # When it is invoked locally
-    proc = gatekeeper(endpoint, tmp_path, "invoke", "--event", str(EVENT))
+    proc = gatekeeper(moto_endpoint, tmp_path, "invoke", "--event", str(EVENT))
     # Then the one task succeeded
     assert proc.returncode == 0, proc.stderr
     response: dict[str, Any] = json.loads(proc.stdout)
     assert [r["resultCode"] for r in response["results"]] == ["Succeeded"]
 
     # When the ai_training manifest is exported as CSV
-    proc = gatekeeper(endpoint, tmp_path, "export", "--purpose", "ai_training", "--format", "csv")
+    proc = gatekeeper(moto_endpoint, tmp_path, "export", "--purpose", "ai_training", "--format", "csv")
     # Then it lists the object with its attribution
     assert proc.returncode == 0, proc.stderr
     [entry] = list(csv.DictReader(io.StringIO(proc.stdout)))
@@ -84,9 +68,9 @@ def test_backfill_export_and_reevaluate_against_an_endpoint(endpoint: str, catal
 
     # When the table is re-evaluated under a carve-out for Beta Records
     policy = policy_with_beta(tmp_path / "policy.json")
-    proc = gatekeeper(endpoint, tmp_path, "reevaluate", "--policy", str(policy), "--segments", "2", "--json")
+    proc = gatekeeper(moto_endpoint, tmp_path, "reevaluate", "--policy", str(policy), "--segments", "2", "--json")
     # Then the row flipped, and the manifest is empty
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["flips"]["ai_training"] == {"to_ineligible": 1}
-    proc = gatekeeper(endpoint, tmp_path, "export", "--purpose", "ai_training")
+    proc = gatekeeper(moto_endpoint, tmp_path, "export", "--purpose", "ai_training")
     assert (proc.returncode, proc.stdout) == (0, "")
