@@ -17,7 +17,6 @@ from gatekeeper.downstream.reevaluate import Reevaluator
 from gatekeeper.logic.policy import load_policy_file
 from gatekeeper.models import PURPOSES
 from tests.template.cfn import Stack
-from tests.template.conftest import stack, translated  # noqa: F401  (fixtures)
 from tests.template.test_consistency import Deployment, aws_requests, deployed, parameters  # noqa: F401
 from tests.downstream.support import ON, bulk_row, policy_with_beta
 
