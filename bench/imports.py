@@ -2,7 +2,9 @@
 
 Each sample is a fresh interpreter that times one import and prints its CPU
 seconds (`process_time`) and wall seconds (`perf_counter`); interpreter start-up
-is excluded, byte-code caches are warm, as on a Lambda image. Imports are CPU
+is excluded and byte-code caches are warm: this is a Lambda whose layer ships
+byte code (Lambda cannot write it to the read-only `/opt`; a layer without it
+compiles every module at each cold start, see docs/performance.md). Imports are CPU
 work, so CPU time is the figure compared: on this shared machine wall time also
 counts the time other processes held the core. Samples of the candidates
 alternate so what noise remains hits them alike; medians are reported. The handler is imported as Lambda does it: its
@@ -81,8 +83,12 @@ STAGES: tuple[tuple[str, Callable[[str], bool]], ...] = (
 
 
 def lambda_environment(*, tracing: bool) -> dict[str, str]:
-    """The variables template.yaml gives the function, pointed at nothing real."""
-    env = dict(os.environ)
+    """The variables template.yaml gives the function, pointed at nothing real.
+
+    Byte code may be written (the warm-up run caches it), whatever the caller's
+    `PYTHONDONTWRITEBYTECODE`: the samples time a layer that ships it.
+    """
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
     env.update(
         {
             "AWS_DEFAULT_REGION": env.get("AWS_DEFAULT_REGION", "us-east-1"),
