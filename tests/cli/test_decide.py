@@ -130,11 +130,39 @@ def test_bad_usage_exits_2_with_one_line(capsys, plain_flac, argv, message):
 
 
 @pytest.mark.parametrize("date", ["2025-02-30", "2024-W07-1", "20240212"])
-def test_a_bad_date_is_a_usage_error(capsys, plain_flac, date):
+def test_a_bad_date_is_a_usage_error_in_one_line(capsys, plain_flac, date):
     with pytest.raises(SystemExit) as exit_info:
         main(["decide", str(plain_flac), "--date", date])
     assert exit_info.value.code == 2
-    assert f"bad date '{date}'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"bad date '{date}'" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_directory_is_not_a_file(capsys, tmp_path):
+    code, _, err = run(capsys, "decide", str(tmp_path))
+    assert code == 2 and f"{tmp_path}: not a file" in err
+
+
+def test_an_unreachable_policy_on_s3_is_a_one_line_failure(capsys, monkeypatch, plain_flac):
+    # Given an S3 policy behind an endpoint nothing listens on
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    # When a file is decided under it
+    code, out, err = run(capsys, "decide", str(plain_flac), "--policy", "s3://policies/policy.json")
+    # Then the command fails (it may work later) with one line naming the policy
+    assert code == 1 and out == ""
+    assert "reading the policy s3://policies/policy.json failed" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_closed_pipe_ends_the_output_quietly(acme_mp3, plain_flac):
+    command = shutil.which("gatekeeper", path=str(Path(sys.executable).parent))
+    files = [str(plain_flac)] * 400  # more output than a pipe buffers
+    proc = subprocess.run(
+        f"{command} decide {' '.join(files)} --json | head -c 10", shell=True, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0 and len(proc.stdout) == 10
+    assert "Traceback" not in proc.stderr
 
 
 def test_the_installed_command_runs_without_any_aws_configuration(tmp_path, acme_mp3):

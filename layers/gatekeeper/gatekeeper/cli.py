@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from gatekeeper.models import PURPOSES, DecisionInputs, PlatformMetadata, Policy, PolicyError, Verdict
 
@@ -34,6 +34,20 @@ EXIT_USAGE = 2
 
 class UsageError(Exception):
     """Bad usage or an invalid policy: a one-line message, exit status 2."""
+
+
+class AwsFailure(Exception):
+    """An AWS call failed (after botocore's retries): a one-line message, exit status 1."""
+
+
+@contextlib.contextmanager
+def _aws_calls(what: str) -> Iterator[None]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except (BotoCoreError, ClientError) as exc:
+        raise AwsFailure(f"{what} failed: {exc}") from exc
 
 
 # ----------------------------------------------------------------- helpers
@@ -72,7 +86,8 @@ def load_policy(location: str | None) -> Policy:
     elif not Path(location).is_file():
         raise UsageError(f"policy {location!r}: no such file")
     try:
-        return PolicySource(location, s3_client=s3).policy()
+        with _aws_calls(f"reading the policy {location}"):
+            return PolicySource(location, s3_client=s3).policy()
     except PolicyError as exc:
         raise UsageError(f"invalid policy {location}: {exc}") from exc
 
@@ -114,8 +129,9 @@ def cmd_decide(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from exc
     metadata = PlatformMetadata.from_user_metadata(_parse_meta(args.meta))
     for name in args.files:
-        if not Path(name).is_file():
-            raise UsageError(f"{name}: no such file")
+        path = Path(name)
+        if not path.is_file():
+            raise UsageError(f"{name}: {'not a file' if path.exists() else 'no such file'}")
     for name in args.files:
         with open(name, "rb") as fileobj:
             extraction = extract(fileobj, limits=limits)
@@ -227,20 +243,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------- export and reevaluate
-
-
-class AwsFailure(Exception):
-    """An AWS call failed (after botocore's retries): a one-line message, exit status 1."""
-
-
-@contextlib.contextmanager
-def _aws_calls(what: str) -> Iterator[None]:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
-        yield
-    except (BotoCoreError, ClientError) as exc:
-        raise AwsFailure(f"{what} failed: {exc}") from exc
 
 
 def _flags_table(threads: int = 1) -> Any:
@@ -384,8 +386,15 @@ def cmd_policy_check(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------- main
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors as one line (SPEC: a one-line message naming the problem)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gatekeeper", description="Upload gatekeeper for AI-training eligibility")
+    parser = _Parser(prog="gatekeeper", description="Upload gatekeeper for AI-training eligibility")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("decide", help="decide local files, with no AWS at all")
@@ -435,6 +444,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AwsFailure as exc:
         print(f"gatekeeper: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except BrokenPipeError:  # `gatekeeper export ... | head`: the reader has gone, which is fine
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":  # pragma: no cover
