@@ -34,7 +34,7 @@ def test_demo_verdicts_match_the_rules_they_show():
 
     def verdict(key: str, purpose: str) -> str:
         start = next(i for i, line in enumerate(lines) if line.startswith(key))
-        return next(line for line in lines[start + 1 : start + 3] if purpose in line).split(purpose, 1)[1].strip()
+        return next(line for line in lines[start + 1 : start + 4] if purpose in line).split(purpose, 1)[1].strip()
 
     assert verdict("tracks/current terms.mp3", "ai_training") == "yes GRANTED_BY_TERMS:2025-05-14"
     assert verdict("tracks/current terms.mp3", "genai_training") == "no  OPT_IN_REQUIRED"
@@ -43,3 +43,8 @@ def test_demo_verdicts_match_the_rules_they_show():
     assert verdict("signals/c2pa.wav", "ai_training") == "yes GRANTED_BY_TERMS:2025-05-14"
     assert verdict("broken/deleted.mp3", "genai_training") == "no  DELETED"
     assert verdict("broken/truncated.flac", "ai_training").startswith("no  UNREADABLE")
+    assert verdict("labels/acme by upc.ogg", "ai_training") == "no  CARVE_OUT:acme-records"
+    assert verdict("signals/genai-training no.flac", "ai_training") == "yes GRANTED_BY_TERMS:2025-05-14"
+    assert verdict("signals/genai-training no.flac", "genai_training") == (
+        "no  EMBEDDED_RESERVATION:tag:GENAI-TRAINING=denied"
+    )

@@ -67,15 +67,25 @@ UPLOADS: tuple[Upload, ...] = (
            tags={"label": "ACME RECORDS"}),
     Upload("labels/acme by isrc.flac", "flac", "carve-out: ISRC registrant", _accepted(),
            tags={"isrc": "US-AC1-25-00042"}),
+    Upload("labels/acme by upc.ogg", "ogg_vorbis", "carve-out: UPC (leading zeros)", _accepted(),
+           tags={"upc": "00123456789012"}),
+    Upload("labels/acme copyright.m4a", "mp4", "carve-out: label named in the copyright", _accepted(),
+           tags={"copyright": "℗ 2025 Acme Music Group Ltd."}),
+    Upload("labels/acme official.wav", "wav", "carve-out: the label's own account",
+           {"uploader-id": "acme-official", "terms-version": "2025-05-14"}),
     Upload("labels/acme feed.m4a", "mp4", "carve-out: partner feed", _accepted(**{"partner-id": "acme-feed"})),
     Upload("labels/other distributor.mp3", "mp3", "partner no carve-out lists", _accepted(**{"partner-id": "indie-dist"})),
     Upload("signals/xmp no genai.mp3", "mp3", "XMP plus:DataMining prohibits genai", _accepted(**{"genai-opt-in": "true"}),
            xmp=("DMI-PROHIBITED-GENAIMLTRAINING", None)),
+    Upload("signals/xmp no ai.mp3", "mp3", "XMP plus:DataMining prohibits all AI/ML training", _accepted(),
+           xmp=("DMI-PROHIBITED-AIMLTRAINING", None)),
     Upload("signals/tdmrep.wav", "wav", "XMP tdm:reservation = 1", _accepted(), xmp=(None, "1")),
     Upload("signals/tdm tag.ogg", "ogg_vorbis", "text tag TDM_RESERVATION=1", _accepted(),
            tags={"TDM_RESERVATION": "1"}),
     Upload("signals/ai_training no.m4a", "mp4", "text tag AI_TRAINING=no", _accepted(),
            tags={"AI_TRAINING": "no"}),
+    Upload("signals/genai-training no.flac", "flac", "text tag GENAI-TRAINING=denied", _accepted(**{"genai-opt-in": "true"}),
+           tags={"GENAI-TRAINING": "denied"}),
     Upload("signals/c2pa.wav", "wav", "C2PA training-mining: genai notAllowed", _accepted(**{"genai-opt-in": "true"}),
            c2pa={"c2pa.ai_generative_training": "notAllowed", "c2pa.ai_training": "allowed"}),
     Upload("broken/truncated.flac", "flac", "not readable as audio: fail closed", _accepted(), corrupt=True),
@@ -241,14 +251,27 @@ class _Emulated:
 
 def _cell(row: dict[str, Any], purpose: str) -> str:
     eligible = row.get("eligible", {}).get(purpose)
-    return ("yes " if eligible else "no  ") + " ".join(row.get("reasons", {}).get(purpose, []))
+    return ("yes " if eligible else "no  ") + ", ".join(row.get("reasons", {}).get(purpose, []))
+
+
+def _inputs(upload: Upload) -> str:
+    """The upload's platform metadata and embedded tags, compactly: what the verdict rests on."""
+    parts = [f"{k}={v!r}" if v == "" else f"{k}={v}" for k, v in upload.metadata.items()]
+    parts += [f"{k}={v}" for k, v in upload.tags.items()]
+    if upload.xmp:
+        parts.append("xmp " + ("plus:DataMining=" + upload.xmp[0] if upload.xmp[0] else f"tdm:reservation={upload.xmp[1]}"))
+    if upload.c2pa:
+        parts.append("c2pa " + ", ".join(f"{e}={u}" for e, u in upload.c2pa.items()))
+    if upload.corrupt:
+        parts.append("truncated, header zeroed")
+    return "; ".join(parts) or "-"
 
 
 def render(rows: dict[str, dict[str, Any]], out: TextIO) -> set[str]:
     """Print the verdict table; the reason codes it shows."""
     codes: set[str] = set()
     width = max(len(u.key) for u in UPLOADS)
-    out.write(f"{'upload':<{width}}  {'format':<10}  what it shows / purpose: eligible? reasons\n")
+    out.write(f"{'upload':<{width}}  {'format':<10}  what it shows / its inputs / per purpose: eligible? reasons\n")
     out.write("-" * (width + 90) + "\n")
     for upload in UPLOADS:
         row = rows.get(upload.key)
@@ -258,6 +281,7 @@ def render(rows: dict[str, dict[str, Any]], out: TextIO) -> set[str]:
         fmt = row.get("rights", {}).get("format", "-")
         status = "" if row.get("status") == "decided" else f" [status: {row.get('status')}]"
         out.write(f"{upload.key:<{width}}  {fmt:<10}  {upload.shows}{status}\n")
+        out.write(f"{'':<{width}}  {'':<10}    inputs: {_inputs(upload)}\n")
         for purpose in PURPOSES:
             out.write(f"{'':<{width}}  {'':<10}    {purpose:<15} {_cell(row, purpose)}\n")
             codes.update(reason.split(":", 1)[0] for reason in row.get("reasons", {}).get(purpose, []))
