@@ -34,7 +34,8 @@ def test_demo_verdicts_match_the_rules_they_show():
 
     def verdict(key: str, purpose: str) -> str:
         start = next(i for i, line in enumerate(lines) if line.startswith(key))
-        return next(line for line in lines[start + 1 : start + 4] if purpose in line).split(purpose, 1)[1].strip()
+        row = (line.strip() for line in lines[start + 1 : start + 4])
+        return next(line for line in row if line.startswith(purpose + " ")).split(purpose, 1)[1].strip()
 
     assert verdict("tracks/current terms.mp3", "ai_training") == "yes GRANTED_BY_TERMS:2025-05-14"
     assert verdict("tracks/current terms.mp3", "genai_training") == "no  OPT_IN_REQUIRED"
