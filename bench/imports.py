@@ -35,11 +35,11 @@ HANDLER_DIR = ROOT / "functions" / "gatekeeper"
 DEFAULT_POLICY = ROOT / "layers" / "gatekeeper" / "gatekeeper" / "data" / "default-policy.json"
 
 _TIMED_IMPORT = (
-    "import sys, time; sys.path.insert(0, {path!r}); c, w = time.process_time(), time.perf_counter(); "
+    "import sys, time; sys.path[:0] = {paths!r}; c, w = time.process_time(), time.perf_counter(); "
     "{statement}; print(time.process_time() - c, time.perf_counter() - w)"
 )
 #: Prints every module the handler's import loads, in the order they were loaded.
-_LIST_MODULES = "import sys; sys.path.insert(0, {path!r}); before = set(sys.modules); import app; " + (
+_LIST_MODULES = "import sys; sys.path[:0] = {paths!r}; before = set(sys.modules); import app; " + (
     "print(*(name for name in sys.modules if name not in before))"
 )
 
@@ -54,11 +54,13 @@ class Sample:
 class Candidate:
     name: str
     statement: str  # the import statement timed
-    path: str = str(HANDLER_DIR)  # put first on sys.path
+    paths: tuple[str, ...] = (str(HANDLER_DIR),)  # put first on sys.path
     tracing: bool = False
+    python: str = sys.executable
+    flags: tuple[str, ...] = ()  # interpreter options
 
 
-BOTO3 = Candidate("import boto3", "import boto3", str(ROOT))
+BOTO3 = Candidate("import boto3", "import boto3", (str(ROOT),))
 HANDLER = Candidate("handler (tracing off)", "import app")
 HANDLER_TRACED = Candidate("handler (tracing on)", "import app", tracing=True)
 CANDIDATES = (BOTO3, HANDLER, HANDLER_TRACED)
@@ -103,9 +105,9 @@ def lambda_environment(*, tracing: bool) -> dict[str, str]:
 
 
 def _run(candidate: Candidate, *flags: str, code: str | None = None) -> subprocess.CompletedProcess[str]:
-    code = code or _TIMED_IMPORT.format(path=candidate.path, statement=candidate.statement)
+    code = code or _TIMED_IMPORT.format(paths=list(candidate.paths), statement=candidate.statement)
     return subprocess.run(
-        [sys.executable, *flags, "-c", code],
+        [candidate.python, *candidate.flags, *flags, "-c", code],
         env=lambda_environment(tracing=candidate.tracing),
         capture_output=True,
         text=True,
@@ -132,7 +134,7 @@ def cold_imports(repeats: int, candidates: Sequence[Candidate] = CANDIDATES) -> 
 
 def handler_modules() -> list[str]:
     """Every module importing the handler loads (tracing off), in load order."""
-    return _run(HANDLER, code=_LIST_MODULES.format(path=HANDLER.path)).stdout.split()
+    return _run(HANDLER, code=_LIST_MODULES.format(paths=list(HANDLER.paths))).stdout.split()
 
 
 def stage_candidates(modules: Sequence[str]) -> list[Candidate]:
