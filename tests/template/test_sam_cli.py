@@ -81,6 +81,23 @@ def test_layer_holds_the_library_and_its_dependencies_but_not_the_runtimes(built
         assert not (site / name).exists(), name
 
 
+def test_layer_ships_byte_code_for_the_runtime_python_when_it_is_available(tmp_path: Path) -> None:
+    # Given the layer's own build target, with an interpreter named as the runtime's
+    # (here the test's own, standing in for python3.13, which this machine may lack)
+    artifacts = tmp_path / "layer"
+    artifacts.mkdir()
+    result = _run(
+        "make", "-C", str(ROOT / "layers" / "gatekeeper"), "build-GatekeeperLayer",
+        f"ARTIFACTS_DIR={artifacts}", f"PYTHON={sys.executable}", f"PYTHON_RUNTIME={sys.executable}",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    # Then the library and its dependencies carry byte code for that interpreter,
+    # which Lambda could not write to the read-only /opt itself
+    tag = sys.implementation.cache_tag
+    for package in ("gatekeeper", "gatekeeper/tags", "mutagen", "aws_lambda_powertools"):
+        assert list((artifacts / "python" / package / "__pycache__").glob(f"*.{tag}.pyc")), package
+
+
 def _built_stack(built: Path, **parameters: str) -> Stack:
     """The template `sam build` wrote (code locations pointing into the build), translated."""
     template = yaml_parse((built / "template.yaml").read_text())
