@@ -10,6 +10,7 @@ import boto3
 import pytest
 
 from gatekeeper.dal.flags_table import FlagsTable, eligible_shard
+from gatekeeper.demo import lambda_sqs_event
 from gatekeeper.events import UnsupportedEvent
 from gatekeeper.models import PolicyError
 from gatekeeper.samples import make_audio
@@ -18,7 +19,6 @@ from tests.aws.support import (
     TABLE,
     Context,
     eventbridge,
-    lambda_sqs_event,
     remove,
     s3_notification,
     sqs_batch,

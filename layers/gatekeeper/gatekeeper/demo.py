@@ -161,8 +161,9 @@ def _notification(kind: str, key: str, sequencer: str, response: dict[str, Any],
     return json.dumps({"Records": [record]})
 
 
-def _lambda_sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
-    """What the SQS event source mapping hands the function for received messages."""
+def lambda_sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
+    """What the SQS event source mapping hands the function for messages `ReceiveMessage` returned."""
+    region = queue_arn.split(":")[3]
     return {
         "Records": [
             {
@@ -174,7 +175,7 @@ def _lambda_sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[st
                 "md5OfBody": m["MD5OfBody"],
                 "eventSource": "aws:sqs",
                 "eventSourceARN": queue_arn,
-                "awsRegion": REGION,
+                "awsRegion": region,
             }
             for m in messages
         ]
@@ -230,7 +231,7 @@ class _Emulated:
                 return failed
             # The handler's structured logs and EMF metrics go to stdout, as in Lambda; keep them aside.
             with contextlib.redirect_stdout(self.handler_output):
-                response = self.handler.lambda_handler(_lambda_sqs_event(messages, self.queue_arn), self.context_factory())
+                response = self.handler.lambda_handler(lambda_sqs_event(messages, self.queue_arn), self.context_factory())
             failures = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
             failed += len(failures)
             for message in messages:  # the event source mapping deletes what succeeded
