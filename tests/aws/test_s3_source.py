@@ -217,3 +217,25 @@ def test_aws_fault_on_open_is_transient(s3: Any) -> None:
     # When the event opens the object, then the failure is a SourceReadError (the event is retried)
     with pytest.raises(SourceReadError):
         S3ObjectSource(s3).open(created(change))
+
+
+def test_random_reads_return_the_object_and_never_fetch_a_byte_twice(s3: Any) -> None:
+    # Given a 3 MB object of distinct bytes and a reader with a small cache window
+    import random
+
+    data = bytes(random.Random(7).randbytes(3_000_000))
+    change = upload(s3, "random.bin", data)
+    plan = ReadPlan(first_bytes=4 * KIB, tail_bytes=2 * KIB, readahead_bytes=1 * KIB, max_cache_bytes=64 * 1024 * KIB)
+    reader = S3ObjectSource(s3, plan=plan).open(created(change)).body
+    rng = random.Random(11)
+    # When it is read at 2,000 random places, forwards and backwards
+    for _ in range(2000):
+        offset, size = rng.randrange(len(data)), rng.randrange(1, 3000)
+        reader.seek(offset)
+        # Then every read returns exactly the object's bytes there
+        assert reader.read(size) == data[offset : offset + size]
+    # And the cache holds non-overlapping segments, so no byte was fetched twice
+    starts = reader._starts
+    assert starts == sorted(starts)
+    assert all(a + len(reader._segments[a]) <= b for a, b in zip(starts, starts[1:]))
+    assert reader.stats.bytes_fetched == sum(len(segment) for segment in reader._segments.values())

@@ -12,7 +12,9 @@ costs a few hundred kilobytes of transfer, never the whole object:
 - any other miss fetches the bytes wanted plus `readahead_bytes`, so a large read
   (a whole tag) is one GET and the small read that follows it is a hit;
 - fetched ranges sit in a cache bounded by `max_cache_bytes` (least recently used
-  segments are dropped first).
+  segments are dropped first). Segments never overlap (a fetch stops where a cached
+  one begins) and are indexed by their start, so a lookup is a binary search: a
+  file of a million small structures costs O(log n) per read, not a scan.
 
 Every GET is pinned to the object the event names (its `versionId`, else its ETag
 through `If-Match`); later GETs pin to what the first one returned. If the object
@@ -23,6 +25,7 @@ GET decides whether it is superseded).
 
 from __future__ import annotations
 
+import bisect
 import io
 import re
 from collections import OrderedDict
@@ -89,7 +92,9 @@ class RangedObjectReader(io.RawIOBase):
         self.stats = ReadStats()
         self._pin_version = event.version_id
         self._pin_etag = None if event.version_id else event.etag
-        self._segments: OrderedDict[int, bytes] = OrderedDict()  # start -> bytes, LRU order
+        self._segments: dict[int, bytes] = {}  # start -> bytes; never overlapping
+        self._starts: list[int] = []  # the segments' starts, sorted (binary search)
+        self._recency: OrderedDict[int, None] = OrderedDict()  # starts, least recently used first
         self._cached_bytes = 0
         self._pos = 0
         self.size = 0
@@ -166,14 +171,23 @@ class RangedObjectReader(io.RawIOBase):
         self._remember(start, data)
 
     def _fetch_window(self, pos: int, wanted: int) -> tuple[int, int]:
-        """The range to fetch for a miss at `pos` wanting `wanted` bytes."""
+        """The range to fetch for a miss at `pos` wanting `wanted` bytes, up to the next cached segment."""
         size, plan = self.size, self.plan
         if size - pos <= plan.tail_bytes:
-            return max(0, size - plan.tail_bytes), size
-        end = min(size, pos + wanted + plan.readahead_bytes)
-        if size - end <= plan.tail_bytes:
-            end = size
-        return pos, end
+            start, end = max(0, size - plan.tail_bytes), size
+        else:
+            start, end = pos, min(size, pos + wanted + plan.readahead_bytes)
+            if size - end <= plan.tail_bytes:
+                end = size
+        # Cached bytes are not fetched twice: the window starts after a segment covering
+        # its start and stops where the next one begins (pos itself is a miss).
+        index = bisect.bisect_right(self._starts, pos)
+        if index:
+            before = self._starts[index - 1]
+            start = max(start, before + len(self._segments[before]))
+        if index < len(self._starts):
+            end = min(end, self._starts[index])
+        return start, end
 
     # ------------------------------------------------------------ cache
 
@@ -183,23 +197,35 @@ class RangedObjectReader(io.RawIOBase):
         return self._cached_bytes
 
     def _remember(self, start: int, data: bytes) -> None:
+        """Cache a fetched range (callers never fetch bytes a segment already holds)."""
         if not data:
             return
-        previous = self._segments.pop(start, None)
-        if previous is not None:
-            self._cached_bytes -= len(previous)
+        if start in self._segments:
+            self._forget(start)
+        bisect.insort(self._starts, start)
         self._segments[start] = data
+        self._recency[start] = None
         self._cached_bytes += len(data)
         while self._cached_bytes > self.plan.max_cache_bytes and len(self._segments) > 1:
-            _, dropped = self._segments.popitem(last=False)
-            self._cached_bytes -= len(dropped)
+            self._forget(next(iter(self._recency)))
+
+    def _forget(self, start: int) -> None:
+        data = self._segments.pop(start)
+        del self._recency[start]
+        del self._starts[bisect.bisect_left(self._starts, start)]
+        self._cached_bytes -= len(data)
 
     def _cached(self, pos: int) -> tuple[int, bytes] | None:
-        for start, data in self._segments.items():
-            if start <= pos < start + len(data):
-                self._segments.move_to_end(start)
-                return start, data
-        return None
+        """The segment holding byte `pos`, if any (a binary search over the sorted starts)."""
+        index = bisect.bisect_right(self._starts, pos)
+        if not index:
+            return None
+        start = self._starts[index - 1]
+        data = self._segments[start]
+        if pos >= start + len(data):
+            return None
+        self._recency.move_to_end(start)
+        return start, data
 
     def _read_at(self, pos: int, count: int) -> bytes:
         parts: list[bytes] = []
@@ -251,6 +277,8 @@ class RangedObjectReader(io.RawIOBase):
 
     def close(self) -> None:
         self._segments.clear()
+        self._starts.clear()
+        self._recency.clear()
         self._cached_bytes = 0
         super().close()
 
