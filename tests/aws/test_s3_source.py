@@ -104,8 +104,10 @@ def test_first_get_yields_metadata_size_etag_and_version(aws: None) -> None:
     traffic = S3Traffic(s3)
     # When it is opened
     stored = S3ObjectSource(s3).open(created(change))
-    # Then one GET told everything: metadata, size, ETag and version
-    assert traffic.operations == Counter({"GetObject": 1})
+    # Then the first round trip (the head and the tail, sent together) told everything:
+    # metadata, size, ETag and version
+    assert traffic.operations == Counter({"GetObject": 2})
+    assert (stored.body.stats.requests, stored.body.stats.round_trips) == (2, 1)
     assert stored.metadata == {"uploader-id": "u-1", "terms-version": "2025-05-14"}
     assert (stored.size, stored.etag, stored.version_id) == (len(data), change.etag, change.version_id)
 
