@@ -1,4 +1,4 @@
-"""AIFF/AIFF-C: the XMP packet of an APPL chunk with signature `XMP `; hostile chunk chains."""
+"""AIFF/AIFF-C: every XMP packet of an APPL chunk with signature `XMP `, ID3 and text chunks; hostile chunk chains."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import mutagen
 import pytest
 
 from gatekeeper.errors import SourceReadError
-from gatekeeper.tags.aiff import add_aiff_chunk, add_aiff_xmp, read_aiff_xmp
+from gatekeeper.tags.aiff import add_aiff_chunk, add_aiff_xmp, read_aiff
 from gatekeeper.tags.limits import Limits, Unreadable
 from gatekeeper.tags.xmp import signals_from_xmp, xmp_packet
 from tests.structures.helpers import CountingReader, SparseFile, bounded, run_tool
@@ -17,8 +17,8 @@ LIMITS = Limits()
 PACKET = xmp_packet(dmi="DMI-PROHIBITED-GENAIMLTRAINING")
 
 
-def read(data: bytes, limits: Limits = LIMITS) -> bytes | None:
-    return read_aiff_xmp(io.BytesIO(data), limits)
+def read(data: bytes, limits: Limits = LIMITS) -> list[bytes]:
+    return read_aiff(io.BytesIO(data), limits).xmp
 
 
 def form(body: bytes, form_type: bytes = b"AIFF") -> bytes:
@@ -37,20 +37,23 @@ def test_xmp_chunk_in_ffmpeg_written_aiff(ffmpeg_aiff):
     data = add_aiff_xmp(ffmpeg_aiff, PACKET)
     # Then mutagen still reads the audio, and the packet (and its signal) is found
     assert mutagen.File(io.BytesIO(data)).info.sample_rate == 8000
-    assert read(data) == PACKET
-    assert signals_from_xmp(read(data), LIMITS) == ["xmp:plus:DataMining=DMI-PROHIBITED-GENAIMLTRAINING"]
+    assert read(data) == [PACKET]
+    assert signals_from_xmp(read(data)[0], LIMITS) == ["xmp:plus:DataMining=DMI-PROHIBITED-GENAIMLTRAINING"]
 
 
 def test_corpus_aiff_files_without_xmp(corpus_dir):
     for name in ("11k-1ch-2s-silence.aif", "8k-4ch-1s-silence.aif", "with-id3.aif"):
-        assert read((corpus_dir / name).read_bytes()) is None
+        assert read((corpus_dir / name).read_bytes()) == []
+    # And the one with an ID3 chunk has it found
+    assert read_aiff(io.BytesIO((corpus_dir / "with-id3.aif").read_bytes()), LIMITS).id3[0].startswith(b"ID3")
 
 
 def test_aifc_odd_chunks_and_other_appl_signatures():
     # Given an AIFF-C form with an odd-sized chunk (padded), an APPL of another application and a short APPL
     body = b"NAME\0\0\0\x03abc\0" + b"APPL\0\0\0\x06stoc\x01\x02" + b"APPL\0\0\0\x02XM"
     data = add_aiff_xmp(form(body, b"AIFC"), PACKET)
-    assert read(data) == PACKET
+    assert read(data) == [PACKET]
+    assert read_aiff(io.BytesIO(data), LIMITS).text == [("title", "abc")]
 
 
 def test_large_sound_data_is_seeked_past():
@@ -60,7 +63,7 @@ def test_large_sound_data_is_seeked_past():
     total = len(head) + ssnd_size + len(tail)
     head = head[:4] + (total - 8).to_bytes(4, "big") + head[8:]
     source = SparseFile(total, {0: head, len(head) + ssnd_size: tail})
-    assert read_aiff_xmp(source, LIMITS) == PACKET
+    assert read_aiff(source, LIMITS).xmp == [PACKET]
     assert source.bytes_read < 2048
 
 
@@ -80,11 +83,12 @@ def test_not_aiff_or_truncated(data):
     assert bounded(lambda: read(data)).detail == "aiff"
 
 
-def test_two_xmp_chunks_and_oversized_packet():
-    twice = add_aiff_xmp(add_aiff_xmp(form(b""), PACKET), PACKET)
-    assert bounded(lambda: read(twice)).detail == "xmp"
+def test_every_xmp_chunk_is_returned_and_an_oversized_packet_fails():
+    other = xmp_packet(tdm="1")
+    twice = add_aiff_xmp(add_aiff_xmp(form(b""), PACKET), other)
+    assert read(twice) == [PACKET, other]
     source = CountingReader(add_aiff_xmp(form(b""), b" " * 100_000))
-    error = bounded(lambda: read_aiff_xmp(source, Limits(max_xmp_bytes=10_000)))
+    error = bounded(lambda: read_aiff(source, Limits(max_xmp_bytes=10_000)))
     assert error.detail == "xmp" and "max_xmp_bytes=10000" in str(error) and source.bytes_read < 256
 
 
@@ -98,4 +102,4 @@ def test_every_truncation_fails_closed():
 def test_source_errors_propagate_untouched():
     source = CountingReader(add_aiff_xmp(form(b""), PACKET), fail_after=20)
     with pytest.raises(SourceReadError):
-        read_aiff_xmp(source, LIMITS)
+        read_aiff(source, LIMITS)

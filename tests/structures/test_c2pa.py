@@ -6,26 +6,27 @@ import io
 import time
 
 import pytest
-from mutagen.flac import FLAC
+from mutagen.flac import FLAC, MetadataBlock
 from mutagen.id3 import GEOB, ID3, PRIV
 
+from gatekeeper.tags import extract
 from gatekeeper.tags.c2pa import (
     ASSERTION_STORE_TYPE,
     CBOR_TYPE,
+    FLAC_APPLICATION_ID,
     JSON_TYPE,
     STORE_TYPE,
     c2pa_bmff_payload,
-    c2pa_from_flac_application,
     c2pa_store,
     decode_cbor,
     encode_cbor,
-    find_c2pa_in_id3,
+    is_c2pa_mime,
     jumbf_superbox,
     signals_from_c2pa,
 )
 from gatekeeper.tags.chunks import box
 from gatekeeper.tags.limits import Limits, Unreadable
-from gatekeeper.tags.mp4boxes import C2PA_UUID, append_uuid_box, read_mp4_uuid_boxes
+from gatekeeper.tags.mp4boxes import C2PA_UUID, append_uuid_box, mp4_carriers
 from gatekeeper.tags.riff import build_wav, read_riff
 from tests.structures.helpers import bounded, run_tool
 
@@ -121,37 +122,40 @@ def test_mp3_geob_carrier_written_with_mutagen(tmp_path):
     tags.add(PRIV(owner="XMP", data=b"<x/>"))
     tags.save(path)
     # Then the carrier is found and read
-    assert signals_from_c2pa(find_c2pa_in_id3(ID3(path)), LIMITS) == TRAINING_SIGNALS
+    with path.open("rb") as fh:
+        assert extract(fh).signals == TRAINING_SIGNALS
 
 
-def test_geob_legacy_mime_absent_and_duplicate():
-    tags = ID3()
-    assert find_c2pa_in_id3(tags) is None
-    tags.add(GEOB(encoding=0, mime="image/png", desc="cover", data=b"png"))
-    assert find_c2pa_in_id3(tags) is None
-    tags.add(GEOB(encoding=0, mime="application/x-c2pa-manifest-store", desc="c2pa", data=STORE))
-    assert find_c2pa_in_id3(tags) == STORE
-    tags.add(GEOB(encoding=0, mime="Application/C2PA", desc="other", data=b"x"))
-    assert bounded(lambda: find_c2pa_in_id3(tags)).detail == "c2pa"
+def test_geob_c2pa_mime_types():
+    assert is_c2pa_mime("application/c2pa") and is_c2pa_mime(" Application/C2PA ")
+    assert is_c2pa_mime("application/x-c2pa-manifest-store")
+    assert not is_c2pa_mime("image/png")
 
 
 def test_wav_c2pa_chunk():
     found = read_riff(io.BytesIO(build_wav([(b"C2PA", STORE)])), LIMITS)
-    assert signals_from_c2pa(found.c2pa, LIMITS) == TRAINING_SIGNALS
+    assert [signals_from_c2pa(store, LIMITS) for store in found.c2pa] == [TRAINING_SIGNALS]
 
 
 def test_m4a_uuid_box_with_bmff_header(corpus_dir):
     data = append_uuid_box((corpus_dir / "has-tags.m4a").read_bytes(), C2PA_UUID, c2pa_bmff_payload(STORE))
-    payload = read_mp4_uuid_boxes(io.BytesIO(data), LIMITS)[C2PA_UUID]
+    (payload,) = mp4_carriers(io.BytesIO(data), LIMITS).uuid[C2PA_UUID]
     assert signals_from_c2pa(payload, LIMITS) == TRAINING_SIGNALS
 
 
 def test_flac_application_block(corpus_dir):
-    # Given the APPLICATION block of a real FLAC file (another application), it is not a carrier
-    blocks = [block for block in FLAC(corpus_dir / "flac_application.flac").metadata_blocks if block.code == 2]
-    assert blocks and all(c2pa_from_flac_application(block.write()) is None for block in blocks)
-    # And an APPLICATION body with id `c2pa` carries the store
-    assert signals_from_c2pa(c2pa_from_flac_application(b"c2pa" + STORE), LIMITS) == TRAINING_SIGNALS
+    # Given a real FLAC file with the APPLICATION block of another application, it carries nothing
+    data = (corpus_dir / "flac_application.flac").read_bytes()
+    assert any(block.code == 2 for block in FLAC(io.BytesIO(data)).metadata_blocks)
+    assert extract(io.BytesIO(data)).signals == []
+    # And an APPLICATION block with id `c2pa` added to it carries the store
+    audio = FLAC(buffer := io.BytesIO(data))
+    block = MetadataBlock(FLAC_APPLICATION_ID + STORE)
+    block.code = 2
+    audio.metadata_blocks.append(block)
+    buffer.seek(0)
+    audio.save(buffer)
+    assert extract(io.BytesIO(buffer.getvalue())).signals == TRAINING_SIGNALS
 
 
 # ---------------------------------------------------------------- hostile input
@@ -223,7 +227,8 @@ def test_json_recursion_bomb_fails_closed():
 def test_too_many_entries_fail_closed():
     entries = {f"c2pa.e{i}": {"use": "allowed"} for i in range(100)}
     store = store_of(manifest(cbor_assertion("c2pa.training-mining", {"entries": entries})))
-    assert "more than max_values_per_field=64" in str(bounded(lambda: signals_from_c2pa(store, LIMITS)))
+    error = bounded(lambda: signals_from_c2pa(store, LIMITS))
+    assert error.detail == "max_signals" and "more than max_signals=64" in str(error)
 
 
 def test_deeply_nested_jumbf_below_the_assertions_is_never_walked():

@@ -16,10 +16,10 @@ from collections.abc import Callable
 
 import pytest
 
-from gatekeeper.tags.aiff import add_aiff_xmp, read_aiff_xmp
+from gatekeeper.tags.aiff import add_aiff_xmp, read_aiff
 from gatekeeper.tags.c2pa import c2pa_bmff_payload, c2pa_store, signals_from_c2pa
 from gatekeeper.tags.limits import Limits, Unreadable
-from gatekeeper.tags.mp4boxes import C2PA_UUID, XMP_UUID, append_uuid_box, read_mp4_uuid_boxes
+from gatekeeper.tags.mp4boxes import C2PA_UUID, XMP_UUID, append_uuid_box, mp4_carriers
 from gatekeeper.tags.riff import build_wav, info_list, read_riff
 from gatekeeper.tags.xmp import signals_from_xmp, xmp_packet
 
@@ -32,24 +32,23 @@ ABSURD = [0, 1, 7, 8, 0x7FFFFFFF, 0xFFFFFFFF, 0xFFFFFFF0]
 
 def wav_chain(data: bytes) -> None:
     found = read_riff(io.BytesIO(data), LIMITS)
-    if found.xmp is not None:
-        signals_from_xmp(found.xmp, LIMITS)
-    if found.c2pa is not None:
-        signals_from_c2pa(found.c2pa, LIMITS)
+    for packet in found.xmp:
+        signals_from_xmp(packet, LIMITS)
+    for store in found.c2pa:
+        signals_from_c2pa(store, LIMITS)
 
 
 def aiff_chain(data: bytes) -> None:
-    packet = read_aiff_xmp(io.BytesIO(data), LIMITS)
-    if packet is not None:
+    for packet in read_aiff(io.BytesIO(data), LIMITS).xmp:
         signals_from_xmp(packet, LIMITS)
 
 
 def mp4_chain(data: bytes) -> None:
-    found = read_mp4_uuid_boxes(io.BytesIO(data), LIMITS)
-    if XMP_UUID in found:
-        signals_from_xmp(found[XMP_UUID], LIMITS)
-    if C2PA_UUID in found:
-        signals_from_c2pa(found[C2PA_UUID], LIMITS)
+    found = mp4_carriers(io.BytesIO(data), LIMITS).uuid
+    for packet in found.get(XMP_UUID, ()):
+        signals_from_xmp(packet, LIMITS)
+    for store in found.get(C2PA_UUID, ()):
+        signals_from_c2pa(store, LIMITS)
 
 
 SEEDS: dict[str, tuple[bytes, Callable[[bytes], None]]] = {

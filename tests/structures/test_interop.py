@@ -17,7 +17,7 @@ import pytest
 from mutagen.id3 import ID3
 
 from gatekeeper.tags.limits import Limits
-from gatekeeper.tags.mp4boxes import XMP_UUID, read_mp4_uuid_boxes
+from gatekeeper.tags.mp4boxes import XMP_UUID, mp4_carriers
 from gatekeeper.tags.riff import read_riff
 from gatekeeper.tags.xmp import PLUS_NS, TDM_NS, signals_from_xmp, xmp_packet
 from tests.structures.helpers import run_tool
@@ -42,8 +42,10 @@ def packet_in(path: Path) -> bytes | None:
         frames = [frame.data for frame in ID3(path).getall("PRIV") if frame.owner == "XMP"]
         return frames[0] if frames else None
     if path.suffix == ".wav":
-        return read_riff(io.BytesIO(data), LIMITS).xmp
-    return read_mp4_uuid_boxes(io.BytesIO(data), LIMITS).get(XMP_UUID)
+        packets = read_riff(io.BytesIO(data), LIMITS).xmp
+    else:
+        packets = mp4_carriers(io.BytesIO(data), LIMITS).uuid.get(XMP_UUID, [])
+    return packets[0] if packets else None
 
 
 @pytest.mark.parametrize("suffix", [".mp3", ".wav", ".m4a"])

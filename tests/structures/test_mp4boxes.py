@@ -1,4 +1,4 @@
-"""MP4 top-level uuid boxes: XMP and C2PA carriers; 64-bit sizes and hostile box chains."""
+"""MP4 box walk: XMP and C2PA uuid boxes, every ilst; 64-bit sizes and hostile box trees."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import mutagen
 import pytest
 
 from gatekeeper.errors import SourceReadError
+from gatekeeper.tags.chunks import box
 from gatekeeper.tags.limits import Limits, Unreadable
-from gatekeeper.tags.mp4boxes import C2PA_UUID, XMP_UUID, append_uuid_box, read_mp4_uuid_boxes, uuid_box
+from gatekeeper.tags.mp4boxes import C2PA_UUID, XMP_UUID, append_uuid_box, mp4_carriers, uuid_box
 from gatekeeper.tags.xmp import xmp_packet
 from tests.structures.helpers import CountingReader, SparseFile, bounded
 
@@ -18,8 +19,12 @@ PACKET = xmp_packet(tdm="1")
 FTYP = b"\0\0\0\x18ftypM4A \0\0\0\0M4A mp42"
 
 
-def read(data: bytes, limits: Limits = LIMITS) -> dict[str, bytes]:
-    return read_mp4_uuid_boxes(io.BytesIO(data), limits)
+def read_mp4_uuid_boxes(source, limits: Limits = LIMITS) -> dict[str, list[bytes]]:
+    return mp4_carriers(source, limits).uuid
+
+
+def read(data: bytes, limits: Limits = LIMITS) -> dict[str, list[bytes]]:
+    return mp4_carriers(io.BytesIO(data), limits).uuid
 
 
 def test_uuid_boxes_appended_to_real_m4a_files(corpus_dir):
@@ -32,13 +37,12 @@ def test_uuid_boxes_appended_to_real_m4a_files(corpus_dir):
         data = append_uuid_box(append_uuid_box(data, XMP_UUID, PACKET), C2PA_UUID, b"store")
         # Then mutagen still reads it, and exactly the carriers come back, keyed by lower-case uuid
         assert mutagen.File(io.BytesIO(data)) is not None
-        assert read(data) == {XMP_UUID: PACKET, C2PA_UUID: b"store"}
+        assert read(data) == {XMP_UUID: [PACKET], C2PA_UUID: [b"store"]}
 
 
-def test_upper_case_uuid_argument_and_wanted_filter():
+def test_upper_case_uuid_argument():
     data = FTYP + uuid_box(XMP_UUID.upper(), PACKET)
-    assert read(data) == {XMP_UUID: PACKET}
-    assert read_mp4_uuid_boxes(io.BytesIO(data), LIMITS, wanted=(C2PA_UUID,)) == {}
+    assert read(data) == {XMP_UUID: [PACKET]}
 
 
 def test_mdat_with_64bit_largesize_is_seeked_past():
@@ -49,14 +53,14 @@ def test_mdat_with_64bit_largesize_is_seeked_past():
     total = len(FTYP) + mdat_size + len(tail)
     source = SparseFile(total, {0: head, len(FTYP) + mdat_size: tail})
     # Then the XMP box is found reading only box headers
-    assert read_mp4_uuid_boxes(source, LIMITS) == {XMP_UUID: PACKET}
+    assert read_mp4_uuid_boxes(source) == {XMP_UUID: [PACKET]}
     assert source.bytes_read < 1024
 
 
 def test_size_zero_box_extends_to_the_end():
     # Given a last box of size 0 ("to the end of the file")
     data = FTYP + b"\0\0\0\0uuid" + bytes.fromhex(XMP_UUID.replace("-", "")) + PACKET
-    assert read(data) == {XMP_UUID: PACKET}
+    assert read(data) == {XMP_UUID: [PACKET]}
 
 
 # ---------------------------------------------------------------- hostile input
@@ -64,7 +68,7 @@ def test_size_zero_box_extends_to_the_end():
 
 def test_absurd_64bit_size_runs_past_the_end():
     source = CountingReader(FTYP + (1).to_bytes(4, "big") + b"mdat" + (1 << 63).to_bytes(8, "big") + bytes(64))
-    error = bounded(lambda: read_mp4_uuid_boxes(source, LIMITS))
+    error = bounded(lambda: read_mp4_uuid_boxes(source))
     assert error.detail == "mp4" and "b'mdat'" in str(error) and "runs past the end" in str(error)
     assert source.bytes_read < 64
 
@@ -93,11 +97,37 @@ def test_uuid_box_shorter_than_its_uuid():
     assert "shorter than its uuid" in str(bounded(lambda: read(FTYP + b"\0\0\0\x10uuid" + bytes(8))))
 
 
-@pytest.mark.parametrize(("box_uuid", "detail"), [(XMP_UUID, "xmp"), (C2PA_UUID, "c2pa")])
-def test_duplicate_carrier_boxes_are_ambiguous(box_uuid, detail):
+@pytest.mark.parametrize("box_uuid", [XMP_UUID, C2PA_UUID])
+def test_every_carrier_box_is_returned(box_uuid):
     data = FTYP + uuid_box(box_uuid, b"one") + uuid_box(box_uuid, b"two")
-    error = bounded(lambda: read(data))
-    assert error.detail == detail and "more than one" in str(error)
+    assert read(data) == {box_uuid: [b"one", b"two"]}
+
+
+def test_every_ilst_in_every_moov_udta_and_meta_is_found():
+    # Given two moov boxes, the first with two udta, one of them with a meta holding two ilst
+    def meta(*children: bytes) -> bytes:
+        return box(b"meta", bytes(4) + b"".join(children))
+
+    ilst = box(b"ilst", b"")
+    first = box(b"moov", box(b"udta", meta(ilst, box(b"free", b""), ilst)) + box(b"udta", meta(ilst)))
+    second = box(b"moov", box(b"trak", box(b"udta", meta(ilst))))
+    data = FTYP + first + second
+    # Then every (meta, ilst) pair is found, in file order
+    found = mp4_carriers(io.BytesIO(data), LIMITS).ilst
+    assert len(found) == 4
+    assert all(data[ilst_at + 4 : ilst_at + 8] == b"ilst" and data[meta_at + 4 : meta_at + 8] == b"meta"
+               for meta_at, ilst_at in found)
+
+
+def test_a_box_tree_past_its_bounds_fails_closed():
+    # Given a moov nested deeper than max_box_depth, and a moov with more boxes in all than max_boxes
+    deep = box(b"moov", b"")
+    for _ in range(40):
+        deep = box(b"moov", deep)
+    wide = box(b"moov", box(b"udta", box(b"free", b"") * 900) * 20)
+    # Then both are refused
+    assert "max_box_depth" in str(bounded(lambda: read(FTYP + deep)))
+    assert "max_boxes=10000" in str(bounded(lambda: read(FTYP + wide, Limits(max_boxes=10_000))))
 
 
 @pytest.mark.parametrize(
@@ -131,4 +161,4 @@ def test_every_truncation_reads_or_fails_closed():
 def test_source_errors_propagate_untouched():
     source = CountingReader(FTYP + uuid_box(XMP_UUID, PACKET), fail_after=30)
     with pytest.raises(SourceReadError):
-        read_mp4_uuid_boxes(source, LIMITS)
+        read_mp4_uuid_boxes(source)

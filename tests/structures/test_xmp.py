@@ -118,9 +118,18 @@ def test_encodings_and_padding(encode):
     assert signals_from_xmp(encode(text), LIMITS) == ["xmp:tdm:reservation=1"]
 
 
-def test_value_is_capped_to_the_text_bound():
+def test_a_value_over_the_text_bound_fails_closed_instead_of_being_cut():
     packet = rdf(f"<rdf:Description><tdm:reservation>{'9' * 500}</tdm:reservation></rdf:Description>")
-    assert signals_from_xmp(packet, Limits(max_text_value_chars=10)) == ["xmp:tdm:reservation=" + "9" * 10]
+    assert bounded(lambda: signals_from_xmp(packet, Limits(max_text_value_chars=10))).detail == "max_text_value_chars"
+    assert signals_from_xmp(packet, Limits(max_text_value_chars=500)) == ["xmp:tdm:reservation=" + "9" * 500]
+
+
+def test_more_distinct_signals_than_the_bound_fail_closed():
+    # Given a bag of 64 unspecified codes and then the prohibiting one
+    items = "".join(f"<rdf:li>DMI-UNSPECIFIED-{i}</rdf:li>" for i in range(64)) + "<rdf:li>DMI-PROHIBITED-AIMLTRAINING</rdf:li>"
+    packet = rdf(f"<rdf:Description><plus:DataMining><rdf:Bag>{items}</rdf:Bag></plus:DataMining></rdf:Description>")
+    # Then the packet is refused whole rather than read up to the bound
+    assert bounded(lambda: signals_from_xmp(packet, LIMITS)).detail == "max_signals"
 
 
 # ---------------------------------------------------------------- attacks: fail closed, bounded

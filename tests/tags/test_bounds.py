@@ -160,18 +160,35 @@ def test_a_billion_laughs_xmp_packet_is_refused() -> None:
     assert extraction.unreadable == "xmp"
 
 
-def test_too_many_values_and_too_long_values_are_cut_to_the_bounds() -> None:
-    # Given 100 label values of 10,000 characters each
+def _with_labels(labels: list[str]) -> bytes:
     tag = ID3()
-    tag.add(TXXX(encoding=3, desc="LABEL", text=[f"{i:03d}" + "x" * 10_000 for i in range(100)]))
+    tag.add(TXXX(encoding=3, desc="LABEL", text=labels))
     prefix = io.BytesIO()
     tag.save(prefix)
-    data = prefix.getvalue() + make_audio("mp3")
-    extraction, _ = _counted(data, Limits(max_values_per_field=8, max_text_value_chars=50))
-    # Then 8 values are kept, each cut to 50 characters
-    labels = extraction.rights["label"]
-    assert len(labels) == 8 and {len(v) for v in labels} == {50}
-    assert labels[0].startswith("000") and labels[7].startswith("007")
+    return prefix.getvalue() + make_audio("mp3")
+
+
+@pytest.mark.parametrize(
+    ("labels", "detail"),
+    [
+        ([f"Label {i}" for i in range(9)], "max_values_per_field"),
+        (["x" * 51], "max_text_value_chars"),
+    ],
+    ids=["one-value-too-many", "one-character-too-many"],
+)
+def test_a_bound_exceeded_fails_closed_instead_of_keeping_the_first_part(labels: list[str], detail: str) -> None:
+    # Given one label value more, or one character more, than the bounds allow
+    extraction, _ = _counted(_with_labels(labels), Limits(max_values_per_field=8, max_text_value_chars=50))
+    # Then the file is UNREADABLE with the bound's name: nothing is silently dropped or cut
+    assert (extraction.unreadable, extraction.rights) == (detail, {})
+
+
+def test_values_within_the_bounds_are_kept_whole() -> None:
+    # Given exactly as many values, of exactly as many characters, as the bounds allow
+    labels = [f"{i:03d}" + "x" * 47 for i in range(8)]
+    extraction, _ = _counted(_with_labels(labels), Limits(max_values_per_field=8, max_text_value_chars=50))
+    # Then every one is read, whole
+    assert extraction.unreadable is None and extraction.rights["label"] == labels
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

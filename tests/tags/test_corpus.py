@@ -62,13 +62,15 @@ KNOWN_RIGHTS = {
 #: Deliberately malformed files and the detail they fail with.
 MALFORMED = {
     "106-invalid-streaminfo.flac": "flac",
-    "ooming-header.flac": "flac",
+    # A Vorbis comment claiming billions of fields: refused before it is walked.
+    "ooming-header.flac": "vorbis_comment",
     "too-short.mp3": "mp3",
     "emptyfile.mp3": "format",
     "almostempty.mpc": "id3",
     "image.jpg": "format",
     "id3v23_unsynch.id3": "mp3",
-    "id3v24_extended_header.id3": "mp3",
+    # A bare ID3 tag, no audio after it.
+    "id3v24_extended_header.id3": "format",
     "64bit.mp4": "format",
 }
 

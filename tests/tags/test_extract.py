@@ -168,10 +168,10 @@ def test_flac_with_a_prepended_id3v2_tag_reads_both_tag_blocks() -> None:
     prefix = io.BytesIO()
     id3.save(prefix)
     data = prefix.getvalue() + make_audio("flac", tags={"label": "Vorbis Label"})
-    # Then it is still FLAC, and the ID3 rights and signal are added to the Vorbis ones
+    # Then it is still FLAC, and the ID3 rights and signal come with the Vorbis ones, in file order
     extraction = _extract(data)
     assert extraction.format == "flac"
-    assert extraction.rights == {"label": ["Vorbis Label", "Id3 Label"]}
+    assert extraction.rights == {"label": ["Id3 Label", "Vorbis Label"]}
     assert extraction.signals == ["tag:TDM_RESERVATION=1"]
 
 

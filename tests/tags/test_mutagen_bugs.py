@@ -1,7 +1,8 @@
 """Smallest reproducers of the mutagen 1.48.1 bugs the fuzzer found (docs/formats.md).
 
 Each makes mutagen raise a plain Python exception instead of a `MutagenError`
-on malformed input; the gatekeeper must still fail closed with the container's name.
+on malformed input; the gatekeeper must still fail closed, naming the container,
+or the structure its own bounded readers refuse first.
 """
 
 from __future__ import annotations
@@ -20,21 +21,27 @@ from gatekeeper.tags import extract
 from tests.conftest import CORPUS
 
 REPRODUCERS = {
-    "smf-empty-track-list": (SMF, "4d546864000000060000000001e0", ValueError, "smf"),
+    "smf-empty-track-list": (SMF, "4d546864000000060000000001e0", ValueError, ("smf", "smf")),
     "opus-short-tags-packet": (
         OggOpus,
         "4f67675300020000000000000000cf40e7510000000040a46be301134f707573486561640101ffff80bb0000000000"
         "4f67675300000000000000000000cf40e7517573546167731a0000",
         IndexError,
-        "opus",
+        ("opus", "ogg"),
     ),
-    "id3-extended-header-negative-size": (MP3, "494433040040000000000000000c0000000000005468", ValueError, "mp3"),
+    # A bare tag with nothing after it: no container to name.
+    "id3-extended-header-negative-size": (
+        MP3,
+        "494433040040000000000000000c0000000000005468",
+        ValueError,
+        (None, "format"),
+    ),
     "dsdiff-non-ascii-compression-id": (
         DSDIFF,
         "46524d3800000000000000724453442050524f500000000000000046534e442043484e4c000000000000000600"
         "0143202020434d5052000000000000001444e80000",
         UnicodeDecodeError,
-        "dsdiff",
+        ("dsdiff", "dsdiff"),
     ),
 }
 
@@ -54,15 +61,15 @@ def _asf_with_unknown_attribute_type() -> bytes:
 
 @pytest.mark.parametrize("name", sorted(REPRODUCERS))
 def test_mutagen_raises_a_plain_exception_and_the_gatekeeper_fails_closed(name: str) -> None:
-    kind, hex_bytes, error, detail = REPRODUCERS[name]
+    kind, hex_bytes, error, verdict = REPRODUCERS[name]
     data = bytes.fromhex(hex_bytes)
     # Given a few bytes on which mutagen raises a plain Python error, not a MutagenError
     with pytest.raises(error) as raised:
         kind(io.BytesIO(data))
     assert not isinstance(raised.value, mutagen.MutagenError)
-    # Then extract returns a fail-closed verdict input naming the container
+    # Then extract returns a fail-closed verdict input
     extraction = extract(io.BytesIO(data))
-    assert (extraction.format, extraction.unreadable) == (detail, detail)
+    assert (extraction.format, extraction.unreadable) == verdict
 
 
 def test_an_asf_attribute_of_unknown_type_fails_closed() -> None:

@@ -1,40 +1,41 @@
 """Reading rights and AI-use signals from audio: one door, one module per format family.
 
-`extract(fileobj)` identifies the container from its content (mutagen's scoring,
-never a file name), reads its tags through a size-bounded view of the file, and
-returns an `Extraction`. It never raises because of the content: a file that is
-not audio, a tag that does not parse or a bound exceeded gives
-`Extraction(unreadable=<detail>)` (fail closed). Only a
-`gatekeeper.errors.SourceReadError` anywhere in an exception chain propagates,
-since it means reading the object failed, not the file.
+`extract(fileobj)` finds every tag block outside the stream (`tags.outer`: ID3v2
+tags before it, ID3v1 / APEv2 / an appended ID3v2 after it), identifies the
+container of the bytes between them from their content (mutagen's scoring, never
+a file name), and reads the outer tags and the container's own, each through a
+size-bounded window of the file, into an `Extraction`. It never raises because of
+the content: a file that is not audio, a tag that does not parse, a value that
+cannot be read whole or a bound exceeded gives `Extraction(unreadable=<detail>)`
+(fail closed). Only a `gatekeeper.errors.SourceReadError` anywhere in an
+exception chain propagates, since it means reading the object failed, not the file.
 
-Format families: `tags.id3` (ID3v2/ID3v1), `tags.vorbis` (Vorbis comments),
-`tags.mp4` (MP4 atoms and uuid boxes), `tags.ape` (APEv2), `tags.asf` (ASF),
-`tags.iff` (WAV/AIFF chunks); shared rules in `tags.collect`.
+Format families, each reading every carrier of its container: `tags.id3`
+(ID3v2/ID3v1), `tags.ape` (APEv2), `tags.flac` and `tags.vorbis` (Vorbis
+comments), `tags.ogg` (every logical stream of every link), `tags.mp4` (every
+`ilst`, uuid boxes), `tags.iff` (WAV, AIFF, DSF, DSDIFF chunks), `tags.asf`
+(ASF), `tags.streams` (containers whose tags are all outer); shared rules in
+`tags.collect`, bounds in `tags.limits`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import struct
 from collections.abc import Callable
-from typing import Any, BinaryIO, cast
+from typing import BinaryIO
 
 from mutagen import FileType
-from mutagen._vorbis import VComment
 from mutagen.aac import AAC
 from mutagen.ac3 import AC3
 from mutagen.aiff import AIFF
-from mutagen.apev2 import APEv2
-from mutagen.asf import ASF, ASFTags
+from mutagen.asf import ASF
 from mutagen.dsdiff import DSDIFF
 from mutagen.dsf import DSF
 from mutagen.flac import FLAC
-from mutagen.id3 import ID3
 from mutagen.monkeysaudio import MonkeysAudio
 from mutagen.mp3 import MP3
-from mutagen.mp4 import MP4, MP4Tags
+from mutagen.mp4 import MP4
 from mutagen.musepack import Musepack
 from mutagen.oggflac import OggFLAC
 from mutagen.oggopus import OggOpus
@@ -50,15 +51,16 @@ from mutagen.wavpack import WavPack
 
 from gatekeeper.errors import SourceReadError, caused_by
 from gatekeeper.models import Extraction
-from gatekeeper.tags.ape import read_apev2, read_trailing_apev2
-from gatekeeper.tags.asf import read_asf
+from gatekeeper.tags.asf import read_asf_file
 from gatekeeper.tags.collect import Collector
-from gatekeeper.tags.id3 import read_id3, read_prepended_id3
-from gatekeeper.tags.iff import read_aiff_chunks, read_wav_chunks
+from gatekeeper.tags.flac import read_flac
+from gatekeeper.tags.iff import read_aiff_file, read_dsdiff, read_dsf, read_wav
 from gatekeeper.tags.limits import Limits, Unreadable
-from gatekeeper.tags.mp4 import read_mp4, read_mp4_boxes
-from gatekeeper.tags.source import BoundedSource
-from gatekeeper.tags.vorbis import read_flac_c2pa, read_vorbis
+from gatekeeper.tags.mp4 import read_mp4
+from gatekeeper.tags.ogg import read_ogg
+from gatekeeper.tags.outer import locate, read_blocks
+from gatekeeper.tags.source import BoundedSource, SourceView
+from gatekeeper.tags.streams import NoID3, stream_reader
 
 __all__ = ["FORMAT_NAMES", "extract"]
 
@@ -91,26 +93,37 @@ FORMAT_NAMES: dict[type[FileType], str] = {
 }
 _KINDS = list(FORMAT_NAMES)
 
-#: The tag systems mutagen exposes as `audio.tags` -> their reader.
-TAG_READERS: tuple[tuple[type, Callable[[Any, Collector], None]], ...] = (
-    (ID3, read_id3),
-    (VComment, read_vorbis),
-    (MP4Tags, read_mp4),
-    (APEv2, read_apev2),
-    (ASFTags, read_asf),
-)
-#: What a container carries beside the tags mutagen exposes, read from the object itself.
-SIDE_READERS: dict[type[FileType], tuple[Callable[[BinaryIO, Collector], None], ...]] = {
-    FLAC: (read_prepended_id3,),
-    AAC: (read_prepended_id3,),
-    MP3: (read_trailing_apev2,),
-    TrueAudio: (read_trailing_apev2,),
-    MP4: (read_mp4_boxes,),
-    WAVE: (read_wav_chunks,),
-    AIFF: (read_aiff_chunks,),
+ContainerReader = Callable[[SourceView, Collector], None]
+
+#: Container -> the reader of its own tags (the stream window between the outer tags).
+CONTAINER_READERS: dict[type[FileType], ContainerReader] = {
+    MP3: stream_reader(MP3, ID3=NoID3),
+    TrueAudio: stream_reader(TrueAudio, ID3=NoID3),
+    AAC: stream_reader(AAC),
+    AC3: stream_reader(AC3),
+    SMF: stream_reader(SMF),
+    MonkeysAudio: stream_reader(MonkeysAudio),
+    WavPack: stream_reader(WavPack),
+    Musepack: stream_reader(Musepack),
+    TAK: stream_reader(TAK),
+    OptimFROG: stream_reader(OptimFROG),
+    FLAC: read_flac,
+    OggVorbis: read_ogg,
+    OggOpus: read_ogg,
+    OggFLAC: read_ogg,
+    OggSpeex: read_ogg,
+    OggTheora: read_ogg,
+    MP4: read_mp4,
+    WAVE: read_wav,
+    AIFF: read_aiff_file,
+    DSF: read_dsf,
+    DSDIFF: read_dsdiff,
+    ASF: read_asf_file,
 }
 UNIDENTIFIED = "format"
 TRUNCATED = "truncated"
+#: NUL bytes skipped after a tag to find an MPEG/ADTS frame sync (as mutagen's MP3 reader does).
+_MAX_PADDING = 64 * 1024
 #: mutagen modules whose errors name a tag block rather than the container.
 _TAG_BLOCK_DETAILS = {"id3": "id3", "apev2": "apev2", "_vorbis": "vorbis_comment"}
 
@@ -120,14 +133,16 @@ def extract(fileobj: BinaryIO, *, limits: Limits | None = None) -> Extraction:
     limits = limits or Limits.from_env()
     extraction = Extraction()
     try:
-        bounded = BoundedSource(fileobj, limits)
-        kind = _identify(bounded)
+        source = BoundedSource(fileobj, limits)
+        layout = locate(source, limits)
+        stream = source.view(layout.inner_start, layout.inner_end)
+        kind = _identify(stream)
         if kind is None:
             return Extraction(unreadable=UNIDENTIFIED)
         extraction.format = FORMAT_NAMES[kind]
-        source = cast(BinaryIO, bounded)  # a RawIOBase, which typing does not count as BinaryIO
-        source.seek(0)
-        _read(kind(source), source, Collector(extraction, limits))
+        collector = Collector(extraction, limits)
+        read_blocks(source, layout, collector)
+        CONTAINER_READERS[kind](stream, collector)
     except Exception as exc:  # noqa: BLE001 - fail closed on anything the content causes
         failure = caused_by(exc, SourceReadError)
         if failure is not None:
@@ -138,32 +153,28 @@ def extract(fileobj: BinaryIO, *, limits: Limits | None = None) -> Extraction:
     return extraction
 
 
-def _identify(source: BoundedSource) -> type[FileType] | None:
-    """The container kind from content alone, by mutagen's scores (ties by name, as `mutagen.File`).
+def _identify(stream: SourceView) -> type[FileType] | None:
+    """The container kind of the stream window from content alone, by mutagen's scores (ties by name).
 
-    Two gaps in scoring without a file name are closed by looking further:
-    - a leading ID3v2 tag makes mutagen score MP3 whatever follows it, so the kind
-      is scored again on the bytes after the tag (FLAC, ADTS AAC, ... with an ID3 prefix);
-    - untagged MPEG audio and ADTS, and MIDI, score 0: a frame sync or `MThd` at
-      the start picks MP3, AAC or SMF (their loaders verify the rest).
+    Untagged MPEG audio and ADTS, and MIDI, score 0 without a file name: a frame
+    sync or `MThd` at the start (after any NUL padding that followed a tag) picks
+    MP3, AAC or SMF (their loaders verify the rest).
     """
-    header = source.read_at(0, 128)
-    kind = _best_scored(source, header)
-    if kind is MP3 and header.startswith(b"ID3") and len(header) >= 10:
-        end = _id3v2_end(header)
-        # The whole tag first, as mutagen reads it next: one sequential range, not a jump
-        # past the tag and back. A tag over a bound fails later, once the format is known.
-        with contextlib.suppress(Unreadable):
-            source.read_at(0, end)
-        after = source.read_at(end, 128)
-        return _best_scored(source, after, exclude=(MP3,)) or _sniffed(after) or MP3
-    return kind or _sniffed(header)
+    header = stream.read_at(0, 128)
+    return _best_scored(stream, header) or _sniffed(_after_padding(stream, header))
 
 
-def _best_scored(
-    source: BoundedSource, header: bytes, exclude: tuple[type[FileType], ...] = ()
-) -> type[FileType] | None:
-    scores = [((kind.score("", source, header), kind.__name__), kind) for kind in _KINDS if kind not in exclude]
+def _after_padding(stream: SourceView, header: bytes) -> bytes:
+    """The first bytes after the NULs some writers leave between a tag and the stream."""
+    if header[:1] != b"\0":
+        return header
+    head = stream.read_at(0, _MAX_PADDING)
+    start = len(head) - len(head.lstrip(b"\0"))
+    return head[start : start + 128]
+
+
+def _best_scored(stream: SourceView, header: bytes) -> type[FileType] | None:
+    scores = [((kind.score("", stream, header), kind.__name__), kind) for kind in _KINDS]
     (score, _name), kind = max(scores, key=lambda entry: entry[0])
     return kind if score > 0 else None
 
@@ -174,25 +185,6 @@ def _sniffed(header: bytes) -> type[FileType] | None:
     if len(header) < 2 or header[0] != 0xFF or header[1] & 0xE0 != 0xE0:
         return None
     return AAC if header[1] & 0xF6 == 0xF0 else MP3  # ADTS has layer bits 00
-
-
-def _id3v2_end(header: bytes) -> int:
-    """Offset after an ID3v2 tag: 10-byte header, syncsafe size, optional 10-byte footer."""
-    size = 0
-    for byte in header[6:10]:
-        size = size << 7 | (byte & 0x7F)
-    return 10 + size + (10 if header[5] & 0x10 else 0)
-
-
-def _read(audio: FileType, source: BinaryIO, collector: Collector) -> None:
-    """The container's own tags, then what sits beside them in that format."""
-    for tag_type, read_tags in TAG_READERS:
-        if isinstance(audio.tags, tag_type):
-            read_tags(audio.tags, collector)
-    if isinstance(audio, FLAC):
-        read_flac_c2pa(audio, collector)
-    for read_beside in SIDE_READERS.get(type(audio), ()):
-        read_beside(source, collector)
 
 
 def _detail(exc: BaseException, fmt: str | None) -> str:

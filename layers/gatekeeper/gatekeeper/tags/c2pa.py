@@ -31,11 +31,11 @@ import re
 import struct
 import uuid
 from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import Any
 
 from gatekeeper.logic.signals import C2PA_TRAINING_MINING_LABELS, c2pa_signal
 from gatekeeper.tags.chunks import Chunk, box, iter_boxes
-from gatekeeper.tags.limits import Limits, Unreadable
+from gatekeeper.tags.limits import Limits, Unreadable, check_text
 
 C2PA_MIME_TYPES = frozenset({"application/c2pa", "application/x-c2pa-manifest-store"})
 FLAC_APPLICATION_ID = b"c2pa"
@@ -58,12 +58,6 @@ _INSTANCE_SUFFIX = re.compile(r"__\d+$")
 _WHAT = "c2pa"
 
 
-class Id3Frames(Protocol):
-    """What `find_c2pa_in_id3` needs of a mutagen `ID3` tag."""
-
-    def getall(self, key: str) -> list[Any]: ...
-
-
 def _fail(message: str) -> Unreadable:
     return Unreadable(_WHAT, f"c2pa: {message}")
 
@@ -71,21 +65,9 @@ def _fail(message: str) -> Unreadable:
 # ---------------------------------------------------------------- carriers
 
 
-def find_c2pa_in_id3(id3: Id3Frames) -> bytes | None:
-    """The manifest store of the ID3v2 `GEOB` frame with a C2PA MIME type, or None.
-
-    Two such frames are ambiguous (a reservation may hide in either):
-    `Unreadable("c2pa")`.
-    """
-    stores = [frame.data for frame in id3.getall("GEOB") if str(frame.mime).strip().lower() in C2PA_MIME_TYPES]
-    if len(stores) > 1:
-        raise _fail("more than one GEOB frame with a C2PA MIME type")
-    return stores[0] if stores else None
-
-
-def c2pa_from_flac_application(data: bytes) -> bytes | None:
-    """The manifest store of a FLAC `APPLICATION` block body (4-byte id, then data) with id `c2pa`."""
-    return data[4:] if data[:4] == FLAC_APPLICATION_ID else None
+def is_c2pa_mime(mime: str) -> bool:
+    """Whether an ID3v2 `GEOB` frame's MIME type says it holds a C2PA manifest store."""
+    return mime.strip().lower() in C2PA_MIME_TYPES
 
 
 # ---------------------------------------------------------------- reading
@@ -102,15 +84,16 @@ def signals_from_c2pa(store: bytes, limits: Limits) -> list[str]:
         raise _fail(f"manifest store of {len(store)} bytes exceeds max_c2pa_bytes={limits.max_c2pa_bytes}")
     if store.startswith(_BMFF_MANIFEST_HEADER):
         store = store[_BMFF_HEADER_LEN:]
-    signals: list[str] = []
+    signals: dict[str, None] = {}  # in store order, without duplicates
     for label, content_type, content in _Jumbf(store, limits).assertions():
         label = _INSTANCE_SUFFIX.sub("", label)
         if label.lower() not in C2PA_TRAINING_MINING_LABELS:
             continue
         for signal in _entry_signals(label, _decode_content(content_type, content, limits), limits):
-            if signal not in signals:
-                signals.append(signal)
-    return signals
+            signals[signal] = None
+            if len(signals) > limits.max_signals:
+                raise Unreadable("max_signals", f"c2pa: more than max_signals={limits.max_signals} signals")
+    return list(signals)
 
 
 class _Jumbf:
@@ -179,12 +162,14 @@ def _entry_signals(label: str, assertion: Any, limits: Limits) -> Iterator[str]:
     entries = assertion.get("entries") if isinstance(assertion, dict) else None
     if not isinstance(entries, dict):
         return
-    if len(entries) > limits.max_values_per_field:
-        raise _fail(f"{label} has {len(entries)} entries, more than max_values_per_field={limits.max_values_per_field}")
+    if len(entries) > limits.max_signals:
+        raise Unreadable(
+            "max_signals", f"c2pa: {label} has {len(entries)} entries, more than max_signals={limits.max_signals}"
+        )
     for name, entry in entries.items():
         use = entry.get("use") if isinstance(entry, dict) else None
         if isinstance(name, str) and isinstance(use, str) and use.strip():
-            yield c2pa_signal(label, name[: limits.max_text_value_chars], use[: limits.max_text_value_chars])
+            yield c2pa_signal(label, check_text(name, limits), check_text(use, limits))
 
 
 # ---------------------------------------------------------------- bounded CBOR (RFC 8949)

@@ -38,10 +38,16 @@ class Chunk:
     id: bytes
     offset: int  # first payload byte
     size: int  # payload bytes (header and pad excluded)
+    header: int = 8  # header bytes before the payload (16 for an ISO box with a 64-bit largesize)
 
     @property
     def end(self) -> int:
         return self.offset + self.size
+
+    @property
+    def start(self) -> int:
+        """Where the chunk or box begins (its header)."""
+        return self.offset - self.header
 
 
 def stream_size(fileobj: BinaryIO) -> int:
@@ -83,25 +89,26 @@ def iter_iff_chunks(
     what: str,
     large_sizes: Mapping[bytes, int] | None = None,
     open_ended: bool = False,
+    size_bytes: int = 4,
 ) -> Iterator[Chunk]:
     """The chunks between `start` and `end` (IFF layout, even padding).
 
-    Fewer than 8 trailing bytes (a header cannot fit) end the walk. A 32-bit size
-    of 0xFFFFFFFF is looked up in `large_sizes` (RF64's ds64 table) when given,
+    Fewer trailing bytes than a header (a header cannot fit) end the walk. A 32-bit
+    size of 0xFFFFFFFF is looked up in `large_sizes` (RF64's ds64 table) when given,
     else, when `open_ended` (a streamed file whose sizes were never filled in),
-    the chunk runs to `end`.
+    the chunk runs to `end`. `size_bytes=8` walks DSDIFF's 64-bit chunk sizes.
     """
-    pos, count = start, 0
-    while end - pos >= 8:
+    pos, count, header_size = start, 0, 4 + size_bytes
+    while end - pos >= header_size:
         count += 1
         _count(count, limits, what)
-        header = read_exact(fileobj, pos, 8, what)
+        header = read_exact(fileobj, pos, header_size, what)
         chunk_id, size = header[:4], int.from_bytes(header[4:], byteorder)
         if size == SIZE_IN_DS64 and large_sizes and chunk_id in large_sizes:
             size = large_sizes[chunk_id]
         elif size == SIZE_IN_DS64 and open_ended:
-            size = end - pos - 8
-        chunk = Chunk(chunk_id, pos + 8, size)
+            size = end - pos - header_size
+        chunk = Chunk(chunk_id, pos + header_size, size, header_size)
         if chunk.end > end:
             raise Unreadable(
                 what,
@@ -135,7 +142,7 @@ def iter_boxes(fileobj: BinaryIO, start: int, end: int, *, limits: Limits, what:
                 what,
                 f"{what}: box {box_type!r} at offset {pos} ({size} bytes) runs past the end ({end})",
             )
-        yield Chunk(box_type, pos + header_len, size - header_len)
+        yield Chunk(box_type, pos + header_len, size - header_len, header_len)
         pos += size
 
 

@@ -21,7 +21,7 @@ from gatekeeper.tags.chunks import (
     read_payload,
     stream_size,
 )
-from gatekeeper.tags.limits import Limits, Unreadable
+from gatekeeper.tags.limits import Limits, Unreadable, check_count
 
 RIFF_MAGICS = (b"RIFF", b"RF64", b"BW64")
 XMP_CHUNK = b"_PMX"
@@ -33,21 +33,24 @@ _WHAT = "riff"
 
 @dataclass
 class RiffChunks:
-    """What a RIFF file carries besides audio.
+    """What a RIFF file carries besides audio, every carrier of each kind in file order.
 
-    - `info`: LIST/INFO id (e.g. `ICOP`) -> its text values in file order.
-    - `xmp`, `c2pa`, `id3`: the raw payload of the `_PMX`, `C2PA` and `id3 `/`ID3 `
-      chunks, None when absent.
+    - `info`: LIST/INFO id (e.g. `ICOP`) -> its text values (every `LIST/INFO` chunk);
+    - `xmp`, `c2pa`, `id3`: the raw payload of every `_PMX`, `C2PA` and `id3 `/`ID3 ` chunk.
     """
 
     info: dict[str, list[str]] = field(default_factory=dict)
-    xmp: bytes | None = None
-    c2pa: bytes | None = None
-    id3: bytes | None = None
+    xmp: list[bytes] = field(default_factory=list)
+    c2pa: list[bytes] = field(default_factory=list)
+    id3: list[bytes] = field(default_factory=list)
+
+    @property
+    def carriers(self) -> int:
+        return len(self.xmp) + len(self.c2pa) + len(self.id3)
 
 
 def read_riff(fileobj: BinaryIO, limits: Limits) -> RiffChunks:
-    """Walk a RIFF/RF64/BW64 file; raises `Unreadable` ("riff", "xmp", "c2pa", "id3").
+    """Walk a RIFF/RF64/BW64 file; raises `Unreadable` ("riff", or the bound a carrier passes).
 
     A streamed WAV (RIFF and chunk sizes left at 0xFFFFFFFF, as ffmpeg writes to a
     pipe) is walked to the end of the file, its open chunk (`data`) running to the end.
@@ -78,32 +81,25 @@ def _take(fileobj: BinaryIO, chunk: Chunk, found: RiffChunks, limits: Limits) ->
     if chunk.id == b"LIST" and chunk.size >= 4 and read_exact(fileobj, chunk.offset, 4, _WHAT) == b"INFO":
         _read_info(fileobj, chunk, found.info, limits)
     elif chunk.id == XMP_CHUNK:
-        found.xmp = _single(found.xmp, fileobj, chunk, limits.max_xmp_bytes, "max_xmp_bytes", "xmp")
+        found.xmp.append(read_payload(fileobj, chunk, limits.max_xmp_bytes, "max_xmp_bytes", "xmp"))
     elif chunk.id == C2PA_CHUNK:
-        found.c2pa = _single(found.c2pa, fileobj, chunk, limits.max_c2pa_bytes, "max_c2pa_bytes", "c2pa")
+        found.c2pa.append(read_payload(fileobj, chunk, limits.max_c2pa_bytes, "max_c2pa_bytes", "c2pa"))
     elif chunk.id in ID3_CHUNKS:
-        found.id3 = _single(found.id3, fileobj, chunk, limits.max_tag_bytes, "max_tag_bytes", "id3")
-
-
-def _single(
-    previous: bytes | None, fileobj: BinaryIO, chunk: Chunk, bound: int, bound_name: str, what: str
-) -> bytes:
-    """A carrier chunk's payload; a second one is ambiguous (a reservation may hide in either)."""
-    if previous is not None:
-        raise Unreadable(what, f"{what}: more than one {chunk.id!r} chunk")
-    return read_payload(fileobj, chunk, bound, bound_name, what)
+        found.id3.append(read_payload(fileobj, chunk, limits.max_tag_bytes, "max_tag_bytes", "id3"))
+    else:
+        return
+    check_count(limits, "max_tag_blocks", found.carriers, _WHAT)
 
 
 def _read_info(fileobj: BinaryIO, listing: Chunk, info: dict[str, list[str]], limits: Limits) -> None:
-    """The text sub-chunks of one LIST/INFO chunk."""
+    """The text sub-chunks of one LIST/INFO chunk (every value, interpreted by the collector's bounds)."""
     for sub in iter_iff_chunks(
         fileobj, listing.offset + 4, listing.end, byteorder="little", limits=limits, what=_WHAT
     ):
         text = decode_info_text(read_payload(fileobj, sub, limits.max_frame_bytes, "max_frame_bytes", _WHAT))
-        name = sub.id.decode("latin-1")
-        values = info.setdefault(name, [])
-        if text and text not in values and len(values) < limits.max_values_per_field:
-            values.append(text[: limits.max_text_value_chars])
+        values = info.setdefault(sub.id.decode("latin-1"), [])
+        if text and text not in values:
+            values.append(text)
 
 
 def decode_info_text(raw: bytes) -> str:

@@ -25,7 +25,7 @@ import defusedxml
 import defusedxml.ElementTree as SafeET
 
 from gatekeeper.logic.signals import xmp_dmi_signal, xmp_tdm_signal
-from gatekeeper.tags.limits import Limits, Unreadable
+from gatekeeper.tags.limits import Limits, Unreadable, check_text
 
 PLUS_NS = "http://ns.useplus.org/ldf/xmp/1.0/"
 TDM_NS = "http://www.w3.org/ns/tdmrep/"
@@ -49,20 +49,22 @@ def signals_from_xmp(packet: bytes, limits: Limits) -> list[str]:
 
     Raises `Unreadable("xmp")` for a packet over `max_xmp_bytes`, one that is not
     well-formed, declares a DTD or an entity, or passes `max_xml_depth` /
-    `max_xml_elements`. An empty packet (only spaces or NULs) carries nothing.
+    `max_xml_elements`; `Unreadable("max_text_value_chars")` for a value longer
+    than that (interpreted whole, never cut) and `Unreadable("max_signals")` for
+    more distinct signals than that. An empty packet (only spaces or NULs) carries nothing.
     """
     if len(packet) > limits.max_xmp_bytes:
         raise Unreadable(_WHAT, f"xmp: packet of {len(packet)} bytes exceeds max_xmp_bytes={limits.max_xmp_bytes}")
     if not packet.strip(b" \t\r\n\0"):
         return []
     text = _decode(packet)
-    signals: list[str] = []
+    signals: dict[str, None] = {}  # in document order, without duplicates
     for element in _bounded_elements(text.encode("utf-8"), limits):
         for name, value in _property_values(element):
-            signal = _PROPERTIES[name](value[: limits.max_text_value_chars])
-            if signal not in signals:
-                signals.append(signal)
-    return signals
+            signals[_PROPERTIES[name](check_text(value, limits))] = None
+            if len(signals) > limits.max_signals:
+                raise Unreadable("max_signals", f"xmp: more than max_signals={limits.max_signals} signals")
+    return list(signals)
 
 
 def _decode(packet: bytes) -> str:
