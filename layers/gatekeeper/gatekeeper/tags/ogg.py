@@ -46,6 +46,7 @@ MAX_PAGE = PAGE_HEADER + 255 + 255 * 255
 _BOS, _EOS, _FLAGS = 0x02, 0x04, 0x07
 _PROBE = 8 * 1024
 _TAIL = 16 * 1024
+_WALK = 2 * MAX_PAGE  # a bisection stops this close, and walks the pages left
 _WHAT = "ogg"
 
 
@@ -96,6 +97,17 @@ def _is_page(stream: SourceView, head: PageHead | None) -> bool:
     return page[22:26] == ogg_crc(page)
 
 
+def _is_probe_page(stream: SourceView, head: PageHead | None) -> bool:
+    """A header followed, where its page ends, by the end of the file or the next page's capture pattern.
+
+    Cheaper than the checksum (4 bytes read, not the page), for the probes of a
+    bisection; the page a bisection settles on is checked by its checksum.
+    """
+    if head is None or head.end > stream.size:
+        return False
+    return head.end == stream.size or stream.read_at(head.end, 4) == CAPTURE
+
+
 def next_page(stream: SourceView, offset: int) -> PageHead | None:
     """The first page starting at or after `offset` (scanning at most two page sizes)."""
     position, stop = offset, min(stream.size, offset + 2 * MAX_PAGE)
@@ -104,7 +116,7 @@ def next_page(stream: SourceView, offset: int) -> PageHead | None:
         at = chunk.find(CAPTURE)
         while at >= 0:
             head = page_head(stream, position + at)
-            if _is_page(stream, head):
+            if _is_probe_page(stream, head):
                 return head
             at = chunk.find(CAPTURE, at + 1)
         position += _PROBE
@@ -249,25 +261,36 @@ def _read_link(stream: SourceView, start: int, collector: Collector) -> _Link:
             return _Link(frozenset(streams), last_inside, None)
 
 
-def _next_link(stream: SourceView, link: _Link, high: PageHead) -> PageHead:
+def _next_link(stream: SourceView, link: _Link, high: PageHead, limits: Limits) -> PageHead:
     """The first page after `link` (the first page of the next link), by bisection on serial numbers.
 
     `high` is a page known to lie in a later link; pages of one link are contiguous.
+    Bisection narrows the span between a page of the link and a page after it to a
+    few pages; the pages in between are then walked header by header.
     """
-    serials, low_at, high_at = link.serials, link.last_page, high.offset
+    serials = link.serials
+    low = page_head(stream, link.last_page)
+    if low is None:
+        raise _fail(f"no page at offset {link.last_page}")
     for _ in range(64):
-        if high_at - low_at <= 1:
+        if high.offset - low.end <= _WALK:
             break
-        middle = (low_at + high_at) // 2
-        probe = next_page(stream, middle)
+        probe = next_page(stream, (low.end + high.offset) // 2)
         if probe is None or probe.offset > high.offset:
-            raise _fail(f"no page found after offset {middle}")
+            raise _fail(f"no page found between {low.end} and {high.offset}")
         if probe.serial in serials:
-            low_at = max(probe.offset, middle)
+            low = probe
         else:
-            high_at, high = middle, probe
-    first = high
-    if not first.flags & _BOS:
+            high = probe
+    first, pages = low, 0
+    while first.serial in serials:
+        pages += 1
+        check_count(limits, "max_chunks", pages, _WHAT)
+        following = page_head(stream, first.end)
+        if following is None:
+            raise _fail(f"no page follows the page at {first.offset}")
+        first = following
+    if not first.flags & _BOS or not _is_page(stream, first):
         raise _fail(f"the link at {first.offset} does not begin with a beginning-of-stream page")
     return first
 
@@ -284,4 +307,4 @@ def read_ogg(stream: SourceView, collector: Collector) -> None:
         link = _read_link(stream, start, collector)
         if end.serial in link.serials:
             return
-        start = link.next_link if link.next_link is not None else _next_link(stream, link, end).offset
+        start = link.next_link if link.next_link is not None else _next_link(stream, link, end, collector.limits).offset
