@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import subprocess
-import time
 import tracemalloc
 from collections.abc import Callable
 from typing import Any
@@ -78,18 +77,16 @@ class SparseFile(CountingReader):
         return bytes(out)
 
 
-def bounded(call: Callable[[], Any], *, seconds: float = 2.0, mib: float = 16.0) -> Any:
-    """Run `call`, assert it raises `Unreadable` within the time and peak-memory bounds; return it."""
+def bounded(call: Callable[[], Any], *, mib: float = 16.0) -> Any:
+    """Run `call`, assert it raises `Unreadable` within the peak-memory bound (traced, so the same on
+    any machine); return it. Time is measured by `make bench`, never asserted."""
     tracemalloc.start()
-    started = time.perf_counter()
     try:
         with pytest.raises(Unreadable) as caught:
             call()
-        elapsed = time.perf_counter() - started
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert elapsed < seconds, f"took {elapsed:.2f}s"
     assert peak < mib * (1 << 20), f"peak memory {peak / (1 << 20):.1f} MiB"
     return caught.value
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import os
 import random
-import time
 from collections.abc import Callable
 
 import pytest
@@ -87,14 +86,11 @@ def test_mutants_read_or_fail_closed(name):
     chain(seed)  # the seed itself is valid
     rng = random.Random(f"structures-{name}")
     outcomes = {"read": 0, "unreadable": 0}
-    started = time.perf_counter()
     for _ in range(CASES):
         try:
             chain(mutate(seed, rng))
             outcomes["read"] += 1
         except Unreadable:
             outcomes["unreadable"] += 1
-    # Then every case ended in a result or Unreadable (anything else would have escaped), both occur,
-    # and the cases ran quickly
+    # Then every case ended in a result or Unreadable (anything else would have escaped), and both occur
     assert outcomes["read"] > 0 and outcomes["unreadable"] > 0, outcomes
-    assert time.perf_counter() - started < 20

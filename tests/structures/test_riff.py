@@ -158,7 +158,7 @@ def test_large_data_chunk_is_seeked_past():
 
 def test_endless_chain_of_empty_chunks_stops_at_max_chunks():
     wav = riff(b"JUNK\0\0\0\0" * 50_000)
-    error = bounded(lambda: read(wav), seconds=2)
+    error = bounded(lambda: read(wav))
     assert error.detail == "riff" and "max_chunks=10000" in str(error)
 
 

@@ -3,7 +3,8 @@
 Each case takes one seed file (real-world corpus or synthesized) and applies one
 to three mutations: truncation, bit flips, an absurd value written into a size
 field next to a structure marker (`ID3`, `moov`, `LIST`, `OggS`, ...), inserted
-junk, a duplicated range, or a zeroed range. `extract` must return an
+junk, a duplicated range, or a zeroed range; or, for the structure-count run, a
+structure at a marker repeated thousands of times. `extract` must return an
 `Extraction` for every case; anything it raises is an escape. The same seed
 always produces the same cases, so an escape is reproducible from its case number.
 """
@@ -87,14 +88,40 @@ def zero_range(data: bytearray, rng: random.Random) -> None:
         data[start:end] = bytes(end - start)
 
 
+def repeat_structure(data: bytearray, rng: random.Random) -> None:
+    """Repeat a structure thousands of times: the bytes at a marker (a block, box, frame, chunk header)."""
+    hits = [m for m in MARKERS if m in data]
+    if hits:
+        marker = rng.choice(hits)
+        start = max(0, rng.choice(_occurrences(data, marker, 64)) - rng.choice((0, 4, 8)))
+    else:
+        start = rng.randrange(len(data) + 1)
+    unit = bytes(data[start : start + rng.choice((4, 8, 10, 12, 16, 27, 32))]) or bytes(8)
+    data[start:start] = unit * rng.choice((1_000, 5_000, 20_000))
+
+
 MUTATIONS: tuple[Mutation, ...] = (truncate, flip_bits, absurd_size, insert_junk, duplicate_range, zero_range)
+#: Structure-count mutations: each case repeats one structure thousands of times.
+STRUCTURE_MUTATIONS: tuple[Mutation, ...] = (repeat_structure,)
 
 
-def mutate(seed: bytes, rng: random.Random) -> bytes:
+def mutate(seed: bytes, rng: random.Random, mutations: Sequence[Mutation] = MUTATIONS) -> bytes:
     data = bytearray(seed)
-    for mutation in rng.sample(MUTATIONS, rng.randint(1, 3)):
+    for mutation in rng.sample(list(mutations), min(len(mutations), rng.randint(1, 3))):
         mutation(data, rng)
     return bytes(data)
+
+
+class CountingBytes(io.BytesIO):
+    """A file object counting the reads asked of it: the readers' work, whatever the machine."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.reads = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        self.reads += 1
+        return super().read(size)
 
 
 @dataclass
@@ -111,11 +138,18 @@ class FuzzReport:
     unreadable: int = 0
     escapes: list[Escape] = field(default_factory=list)
     slowest_seconds: float = 0.0
+    most_reads: int = 0
     details: dict[str, int] = field(default_factory=dict)
 
 
 def run(
-    seeds: Sequence[tuple[str, bytes]], cases: int, *, seed: int, first_case: int = 0, limits: Limits | None = None
+    seeds: Sequence[tuple[str, bytes]],
+    cases: int,
+    *,
+    seed: int,
+    first_case: int = 0,
+    limits: Limits | None = None,
+    mutations: Sequence[Mutation] = MUTATIONS,
 ) -> FuzzReport:
     """Run cases `first_case`..`first_case + cases - 1` of the seeded sequence."""
     report = FuzzReport()
@@ -123,15 +157,17 @@ def run(
     for case in range(first_case, first_case + cases):
         rng = random.Random(f"{seed}:{case}")
         name, original = seeds[rng.randrange(len(seeds))]
-        data = mutate(original, rng)
+        data = mutate(original, rng, mutations)
+        source = CountingBytes(data)
         started = time.perf_counter()
         try:
-            result = extract(io.BytesIO(data), limits=limits)
+            result = extract(source, limits=limits)
         except Exception as exc:  # noqa: BLE001 - an escape is what we count
             report.escapes.append(Escape(case, name, f"{type(exc).__name__}: {exc}", data))
             continue
         finally:
             report.slowest_seconds = max(report.slowest_seconds, time.perf_counter() - started)
+            report.most_reads = max(report.most_reads, source.reads)
             report.cases += 1
         if not isinstance(result, Extraction):
             report.escapes.append(Escape(case, name, f"returned {type(result).__name__}", data))

@@ -15,9 +15,10 @@ from gatekeeper.tags.c2pa import c2pa_store
 from gatekeeper.tags.riff import add_riff_chunk
 from gatekeeper.tags.xmp import xmp_packet
 from tests.conftest import CORPUS
-from tests.tags.fuzz import run
+from tests.tags.fuzz import STRUCTURE_MUTATIONS, run
 
 CASES = int(os.environ.get("FUZZ_CASES", "4000"))
+STRUCTURE_CASES = int(os.environ.get("FUZZ_STRUCTURE_CASES", "300"))
 SEED = int(os.environ.get("FUZZ_SEED", "20261126"))
 SHARDS = 4
 MAX_SEED_BYTES = 256 << 10
@@ -57,3 +58,13 @@ def test_the_same_seed_gives_the_same_cases() -> None:
     # Then their outcomes are identical (an escape is reproducible from its case number)
     assert (first.unreadable, first.details) == (second.unreadable, second.details)
     assert run(SEEDS, 200, seed=SEED + 1).details != first.details
+
+
+def test_a_structure_repeated_thousands_of_times_is_refused_after_bounded_work() -> None:
+    # Given seeded cases that each repeat one structure (a block, box, frame, chunk header) thousands of times
+    report = run(SEEDS, STRUCTURE_CASES, seed=SEED, mutations=STRUCTURE_MUTATIONS)
+    # Then none escapes, and no case makes the readers do unbounded work: at most a few times the
+    # structure bound (max_chunks = 10,000) of reads, whatever the number of repeats
+    assert [(e.case, e.seed_name, e.error) for e in report.escapes] == []
+    assert report.unreadable > 0
+    assert report.most_reads <= 50_000, report.most_reads

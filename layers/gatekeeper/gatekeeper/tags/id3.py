@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 import struct
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -48,7 +48,8 @@ from mutagen.id3 import (
     ID3JunkFrameError,
 )
 from mutagen.id3._id3v1 import ParseID3v1
-from mutagen.id3._tags import ID3Header, determine_bpi
+from mutagen.id3._tags import ID3Header
+from mutagen.id3._util import BitPaddedInt
 from mutagen.id3._util import error as ID3Error
 from mutagen.id3._util import unsynch
 
@@ -65,6 +66,7 @@ ID3V1_SIZE = 128
 
 _WHAT = "id3"
 _FRAME_ID = re.compile(rb"[A-Z0-9]{3,4}")
+_EMPTY_HEADER = bytes(10)
 
 
 def _fail(message: str) -> Unreadable:
@@ -139,19 +141,42 @@ def frames_of(header: ID3Header, data: bytes, limits: Limits) -> list[Frame]:
             data = unsynch.decode(data)
         except ValueError:
             pass  # as mutagen: some writers set the flag over data that needs none
-    walked = _walk(header, data, limits, _size_reading(header, data))
+    walked = _walk(header, data, limits, _size_reading(header, data, limits))
     return [frame for raw in walked if (frame := _parse(header, raw, limits)) is not None]
 
 
-def _size_reading(header: ID3Header, data: bytes) -> type:
-    """How frame sizes are read: plain integers before ID3v2.4; in 2.4 syncsafe, or plain where mutagen finds
-    that the writer (old iTunes) wrote plain integers."""
+def _size_reading(header: ID3Header, data: bytes, limits: Limits) -> Callable[[int], int]:
+    """How frame sizes are read: plain integers before ID3v2.4; in 2.4 syncsafe, or plain where the writer
+    (old iTunes) wrote plain integers.
+
+    mutagen's `determine_bpi` rule, on a walk bounded by `max_chunks` frames.
+    """
     if header.version < ID3Header._V24:
         return int
-    return determine_bpi(data, Frames)
+    syncsafe, syncsafe_past = _frames_recognized(data, BitPaddedInt, limits)
+    plain, plain_past = _frames_recognized(data, int, limits)
+    if plain > syncsafe or (plain == syncsafe and syncsafe_past >= 1 and plain_past <= 1):
+        return int
+    return BitPaddedInt
 
 
-def _walk(header: ID3Header, data: bytes, limits: Limits, size_of: type) -> list[RawFrame]:
+def _frames_recognized(data: bytes, size_of: Callable[[int], int], limits: Limits) -> tuple[int, int]:
+    """(frames with a known id, how far past the end the walk ends) when sizes are read with `size_of`."""
+    position, known, count = 0, 0, 0
+    while position < len(data) - 10:
+        part = data[position : position + 10]
+        if part == _EMPTY_HEADER:
+            return known, -((len(data) - position) % 10)
+        count += 1
+        check_count(limits, "max_chunks", count, _WHAT)
+        name, size, _flags = struct.unpack(">4sLH", part)
+        position += 10 + size_of(size)
+        if name.decode("latin-1") in Frames:
+            known += 1
+    return known, position - len(data)
+
+
+def _walk(header: ID3Header, data: bytes, limits: Limits, size_of: Callable[[int], int]) -> list[RawFrame]:
     """The frames of a tag's frame area.
 
     As mutagen: an all-zero id starts the padding, an empty frame is skipped, and a

@@ -20,6 +20,7 @@ the file, or more than `Limits.max_tag_blocks` blocks, fail closed.
 from __future__ import annotations
 
 import contextlib
+import io
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -49,6 +50,7 @@ class TagBlock:
     kind: BlockKind
     start: int
     end: int
+    data: bytes | None = None  # the block's bytes, when locating already read them
 
 
 @dataclass(frozen=True)
@@ -107,11 +109,13 @@ def _leading(source: BoundedSource, blocks: list[TagBlock], limits: Limits) -> i
             if header.startswith(b"ID3"):
                 raise Unreadable("id3", f"id3: an ID3v2 header at {position} with a size that is not syncsafe")
             return position
-        _add(blocks, _inside(source, TagBlock(BlockKind.ID3V2, position, position + span), "id3"), limits)
-        # The whole tag now, as it is read next anyway: one sequential range over S3, not a jump
-        # past the tag and back. A tag over a bound fails when it is read, once the format is known.
+        block = _inside(source, TagBlock(BlockKind.ID3V2, position, position + span), "id3")
+        # The whole tag now, kept for reading: one sequential range over S3, not a jump past
+        # the tag (to look for another) and back. A tag over a bound fails when it is read,
+        # once the format is known.
         with contextlib.suppress(Unreadable):
-            source.read_at(position, span)
+            block = TagBlock(block.kind, block.start, block.end, source.read_at(position, span))
+        _add(blocks, block, limits)
         position += span
 
 
@@ -157,7 +161,7 @@ def _inside(source: BoundedSource, block: TagBlock, what: str, floor: int = 0) -
 def read_blocks(source: BoundedSource, layout: Layout, collector: Collector) -> None:
     """Rights and signals of every tag block around the stream, in file order."""
     for block in layout.blocks:
-        view = source.view(block.start, block.end)
+        view = io.BytesIO(block.data) if block.data is not None else source.view(block.start, block.end)
         if block.kind is BlockKind.ID3V2:
             read_id3v2(view, collector)
         elif block.kind is BlockKind.ID3V1:
