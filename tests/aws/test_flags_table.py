@@ -9,7 +9,15 @@ from typing import Any
 import pytest
 
 from gatekeeper.dal import VerdictRow
-from gatekeeper.dal.flags_table import FlagsTable, eligible_shard, sequencer_order
+from gatekeeper.dal.flags_table import (
+    MAX_ITEM_BYTES,
+    FlagsTable,
+    eligible_shard,
+    fit,
+    item_bytes,
+    sequencer_order,
+    verdict_item,
+)
 from gatekeeper.logic.decision import decide
 from gatekeeper.logic.policy import DEFAULT_POLICY_PATH, load_policy_file
 from gatekeeper.models import DecisionInputs, Extraction, ObjectEvent, PlatformMetadata
@@ -183,11 +191,89 @@ def test_removing_another_version_changes_nothing(table: FlagsTable) -> None:
     assert table.get(URI)["status"] == "deleted"
 
 
-def test_removal_without_a_sequencer_is_refused(table: FlagsTable) -> None:
-    # Given a removal that cannot be ordered, then it is an error, not a write
-    with pytest.raises(ValueError):
-        revoke(table, removal(None))
-    assert table.get(URI) is None
+def test_a_removal_without_a_sequencer_revokes_and_a_later_create_decides_again(table: FlagsTable) -> None:
+    # Given an eligible upload decided at sequencer 70
+    assert table.put_verdict(row("70"))
+    assert table.get(URI)["eligible"]["ai_training"] is True
+    # When a removal that carries no sequencer arrives (it cannot be ordered)
+    assert revoke(table, removal(None))
+    # Then it still revokes (revoking can only deny), keeping the stored sequencer
+    item = table.get(URI)
+    assert (item["status"], item["eligible"], item["sequencer"]) == (
+        "deleted",
+        {"ai_training": False, "genai_training": False},
+        "70",
+    )
+    assert "elig_ai_training" not in item
+    # And the same create delivered again cannot undo it, while a newer create decides again
+    assert not table.put_verdict(row("70"))
+    assert table.put_verdict(row("71"))
+    assert table.get(URI)["status"] == "decided"
+
+
+def test_an_unsequenced_removal_of_another_version_changes_nothing(table: FlagsTable) -> None:
+    # Given a row describing version v2
+    assert table.put_verdict(row("72", version_id="v2"))
+    # When version v1 is permanently removed by an event with no sequencer
+    assert not revoke(table, removal(None, version_id="v1"))
+    # Then the row stays; removing v2 that way revokes it
+    assert table.get(URI)["status"] == "decided"
+    assert revoke(table, removal(None, version_id="v2"))
+    assert table.get(URI)["status"] == "deleted"
+
+
+def test_an_unsequenced_removal_with_no_row_leaves_a_tombstone_any_sequenced_create_replaces(table: FlagsTable) -> None:
+    assert revoke(table, removal(None))
+    assert (table.get(URI)["status"], "sequencer" in table.get(URI)) == ("deleted", False)
+    assert table.put_verdict(row("01"))
+    assert table.get(URI)["status"] == "decided"
+
+
+def _huge(sequencer: str, **meta: str) -> VerdictRow:
+    """A row whose title and artist values alone pass the 400 KB item limit."""
+    base = row(sequencer, **meta)
+    extraction = Extraction(format="mp3", signals=list(base.inputs.extraction.signals))
+    for field in ("title", "artist"):
+        for number in range(3):
+            extraction.add_right(field, f"{field} {number} " + "x" * 90_000)
+    extraction.add_right("label", "Indie Label")
+    inputs = DecisionInputs(base.inputs.metadata, extraction)
+    return replace(base, inputs=inputs, verdict=decide(inputs, POLICY, ON))
+
+
+def test_a_verdict_too_large_for_an_item_is_written_fail_closed(table: FlagsTable) -> None:
+    # Given an eligible row at sequencer 80, then a new version whose rights make its row pass 400 KB
+    assert table.put_verdict(row("80"))
+    huge = _huge("81", **{"ai-opt-out": "true"})
+    assert item_bytes(huge_item := verdict_item(replace(huge, verdict=huge.verdict))) <= MAX_ITEM_BYTES
+    # When it is written
+    assert table.put_verdict(huge)
+    # Then the row is the fail-closed one: identity, the new sequencer, every purpose UNREADABLE:row-size
+    item = table.get(URI)
+    assert (item["status"], item["sequencer"], item["etag"]) == ("decided", "81", "e1")
+    assert item["eligible"] == {"ai_training": False, "genai_training": False}
+    assert item["reasons"] == {p: ["UNREADABLE:row-size"] for p in ("ai_training", "genai_training")}
+    assert not any(name.startswith("elig_") for name in item)
+    # And as much as fits of the rights, signals and inputs, in file order; a re-decision fails closed too
+    assert item["inputs"]["unreadable"] == "row-size"
+    assert item["inputs"]["metadata"]["ai-opt-out"] == "true"
+    # (three 90 KB titles and the first in `rights` fit; the first artist, twice 90 KB more, does not)
+    assert len(item["inputs"]["rights"]["title"]) == 3 and "artist" not in item["inputs"]["rights"]
+    assert item["rights"]["title"].startswith("title 0 ")
+    assert item == table.get(URI) and huge_item["object_uri"] == URI
+    redecided = decide(DecisionInputs.from_dict(item["inputs"]), POLICY, ON)
+    assert not any(redecided.eligible.values())
+
+
+def test_a_row_that_fits_is_written_whole(table: FlagsTable) -> None:
+    # Given a row just under the limit (two 95 KB titles)
+    base = row("90")
+    extraction = Extraction(format="mp3")
+    for number in range(2):
+        extraction.add_right("title", f"t{number}" + "y" * 95_000)
+    fitting = replace(base, inputs=DecisionInputs(base.inputs.metadata, extraction))
+    # Then fit() keeps it as it is
+    assert fit(fitting) is fitting
 
 
 def test_unsequenced_verdict_adds_a_row_or_refreshes_the_same_upload(table: FlagsTable) -> None:

@@ -289,23 +289,36 @@ def test_unsupported_event_is_refused(handler: Any, emitted: Any) -> None:
     assert metric_values(lines, "RecordFailures") == [({"service": "gatekeeper"}, 1.0)]
 
 
-@pytest.mark.filterwarnings("ignore:No application metrics to publish")
-def test_removal_without_a_sequencer_is_ignored(handler: Any, s3: Any, emitted: Any) -> None:
-    # Given a decided upload, and a removal event carrying no sequencer (it cannot be ordered)
+def test_a_removal_without_a_sequencer_revokes(handler: Any, s3: Any, emitted: Any) -> None:
+    # Given a decided, eligible upload, and a removal event carrying no sequencer (it cannot be ordered)
     put = upload(s3, "unordered.mp3", make_audio("mp3"), PLATFORM)
     handler.lambda_handler(s3_notification(put), Context())
-    before = row(f"s3://{BUCKET}/unordered.mp3")
+    assert row(f"s3://{BUCKET}/unordered.mp3")["eligible"]["ai_training"] is True
     removal = s3_notification(remove(s3, "unordered.mp3"))
     del removal["Records"][0]["s3"]["object"]["sequencer"]
-    emitted()
     # When it is handled
     response = handler.lambda_handler(removal, Context())
-    # Then it is acknowledged, logged as ignored, and the row is untouched
+    # Then it revokes the row all the same: revoking can only deny
     assert response == {"processed": 1}
-    assert row(f"s3://{BUCKET}/unordered.mp3") == before
-    assert [line["detail"] for line in emitted() if line.get("outcome") == "ignored"] == [
-        "a removal without a sequencer cannot be ordered"
-    ]
+    item = row(f"s3://{BUCKET}/unordered.mp3")
+    assert (item["status"], item["eligible"]) == ("deleted", {"ai_training": False, "genai_training": False})
+
+
+def test_a_verdict_whose_row_would_pass_400_kb_is_written_fail_closed(handler: Any, s3: Any) -> None:
+    # Given an eligible upload, then a new 0.5 MB version of it, opted out, with 60 long titles and artists
+    first = upload(s3, "large tags.mp3", make_audio("mp3"), PLATFORM)
+    assert handler.lambda_handler(sqs_of(first), Context()) == {"batchItemFailures": []}
+    assert row(f"s3://{BUCKET}/large tags.mp3")["eligible"]["ai_training"] is True
+    long_values = {"title": [f"{n} " + "t" * 4000 for n in range(60)], "artist": [f"{n} " + "a" * 4000 for n in range(60)]}
+    second = upload(s3, "large tags.mp3", make_audio("mp3", tags=long_values), {**PLATFORM, "ai-opt-out": "true"})
+    # When it is delivered
+    response = handler.lambda_handler(sqs_of(second), Context())
+    # Then nothing fails (no retries, no dead-letter queue), and the row is the new version's, fail-closed
+    assert response == {"batchItemFailures": []}
+    item = row(f"s3://{BUCKET}/large tags.mp3")
+    assert (item["etag"], item["sequencer"]) == (second.etag, second.sequencer)
+    assert item["reasons"] == {p: ["UNREADABLE:row-size"] for p in ("ai_training", "genai_training")}
+    assert item["inputs"]["metadata"]["ai-opt-out"] == "true"
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,6 @@ class Outcome(StrEnum):
     DECIDED = "decided"  # a verdict was written
     REVOKED = "revoked"  # the object is marked deleted
     SUPERSEDED = "superseded"  # stale or duplicate event: nothing written
-    IGNORED = "ignored"  # an event the gatekeeper cannot order: nothing written
 
 
 @dataclass(frozen=True)
@@ -103,21 +102,21 @@ class Gatekeeper:
             verdict=verdict,
             decided_at=self._clock(),
         )
+        # A verdict whose row would not fit the table is stored fail-closed (UNREADABLE:row-size).
+        row = self._store.fit(row)
         stats = getattr(stored.body, "stats", None)
         written = self._store.put_verdict(row)
         return Result(
             Outcome.DECIDED if written else Outcome.SUPERSEDED,
             event,
             detail="" if written else "the table holds this or a newer event",
-            verdict=verdict,
-            inputs=inputs,
+            verdict=row.verdict,
+            inputs=row.inputs,
             bytes_fetched=getattr(stats, "bytes_fetched", None),
             requests=getattr(stats, "requests", None),
         )
 
     def _revoke(self, event: ObjectEvent, policy: Policy) -> Result:
-        if not event.sequencer:
-            return Result(Outcome.IGNORED, event, detail="a removal without a sequencer cannot be ordered")
         if self._store.revoke(event, policy_id=policy.policy_id, decided_at=self._clock()):
             return Result(Outcome.REVOKED, event)
         return Result(Outcome.SUPERSEDED, event, detail="the table holds this or a newer event, or another version")

@@ -69,6 +69,10 @@ class ObjectSource(Protocol):
 class FlagsStore(Protocol):
     """The verdict table. Every write is conditional; False means superseded."""
 
+    def fit(self, row: VerdictRow) -> VerdictRow:
+        """The row as it will be stored: itself, or a fail-closed row when it would not fit the store."""
+        ...
+
     def put_verdict(self, row: VerdictRow) -> bool: ...
 
     def revoke(self, event: ObjectEvent, *, policy_id: str, decided_at: str) -> bool: ...

@@ -19,9 +19,13 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from gatekeeper.dal import VerdictRow
-from gatekeeper.logic.decision import DELETED
-from gatekeeper.models import PURPOSES, ObjectEvent
+from gatekeeper.logic.decision import DELETED, UNREADABLE
+from gatekeeper.models import PURPOSES, RIGHTS_FIELDS, Extraction, ObjectEvent
 
+#: DynamoDB's item limit is 400 KB (409,600 bytes, names included); a margin below it.
+MAX_ITEM_BYTES = 400_000
+#: The detail of `UNREADABLE:row-size`: the verdict's row would not fit the item limit.
+ROW_SIZE = "row-size"
 STATUS_DECIDED = "decided"
 STATUS_DELETED = "deleted"
 SEQUENCER_WIDTH = 64
@@ -107,7 +111,78 @@ def eligible_shards() -> tuple[str, ...]:
     return tuple(f"shard-{n:02d}" for n in range(ELIGIBLE_INDEX_SHARDS))
 
 
+def attribute_bytes(value: Any) -> int:
+    """Bytes DynamoDB counts for a value toward the item size limit (its documented rule, rounded up).
+
+    Strings and binary by their length in bytes; numbers at most 21; booleans and
+    nulls 1; lists and maps 3 plus 1 per element, plus their elements (a map's keys
+    count as names).
+    """
+    if value is None or isinstance(value, bool):
+        return 1
+    if isinstance(value, (int, float, Decimal)):
+        return 21
+    if isinstance(value, str):
+        return len(value.encode("utf-8"))
+    if isinstance(value, (bytes, bytearray)):
+        return len(value)
+    if isinstance(value, Mapping):
+        return 3 + sum(1 + len(str(key).encode("utf-8")) + attribute_bytes(item) for key, item in value.items())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return 3 + sum(1 + attribute_bytes(item) for item in value)
+    raise TypeError(f"no DynamoDB size for {type(value).__name__}")
+
+
+def item_bytes(item: Mapping[str, Any]) -> int:
+    """Bytes an item counts toward DynamoDB's 400 KB item limit: names and values."""
+    return sum(len(name.encode("utf-8")) + attribute_bytes(value) for name, value in item.items())
+
+
+def fit(row: VerdictRow) -> VerdictRow:
+    """The row as it can be stored: itself, or the fail-closed row when its item passes `MAX_ITEM_BYTES`.
+
+    SPEC "Flags table": a verdict is never lost to the item size limit. The row
+    then keeps its identity, sequencer and status, every purpose is ineligible with
+    `UNREADABLE:row-size`, and its stored inputs are the platform metadata, the
+    format, the unreadable detail `row-size` (so a re-decision fails closed too) and
+    as many rights values and signals, in file order, as fit.
+    """
+    if item_bytes(_item(row)) <= MAX_ITEM_BYTES:
+        return row
+    found = row.inputs.extraction
+    values = [(name, value) for name in RIGHTS_FIELDS for value in found.rights.get(name, ())]
+    values += [(None, signal) for signal in found.signals]
+
+    def trimmed(count: int) -> VerdictRow:
+        extraction = Extraction(format=found.format, unreadable=ROW_SIZE)
+        for name, value in values[:count]:
+            if name is None:
+                extraction.add_signal(value)
+            else:
+                extraction.add_right(name, value)
+        verdict = replace(
+            row.verdict,
+            eligible={purpose: False for purpose in PURPOSES},
+            reasons={purpose: [f"{UNREADABLE}:{ROW_SIZE}"] for purpose in PURPOSES},
+        )
+        return replace(row, inputs=replace(row.inputs, extraction=extraction), verdict=verdict)
+
+    low, high = 0, len(values)  # the most values that fit: adding one never shrinks the item
+    while low < high:
+        middle = (low + high + 1) // 2
+        if item_bytes(_item(trimmed(middle))) <= MAX_ITEM_BYTES:
+            low = middle
+        else:
+            high = middle - 1
+    return trimmed(low)
+
+
 def verdict_item(row: VerdictRow) -> dict[str, Any]:
+    """The table item for a verdict, in SPEC's schema (the fail-closed row if it would not fit; see `fit`)."""
+    return _item(fit(row))
+
+
+def _item(row: VerdictRow) -> dict[str, Any]:
     """The table item for a verdict, in SPEC's schema; attributes with no value left out."""
     verdict = row.verdict
     item: dict[str, Any] = {
@@ -212,6 +287,11 @@ class FlagsTable:
 
     # ------------------------------------------------------------ verdicts
 
+    @staticmethod
+    def fit(row: VerdictRow) -> VerdictRow:
+        """The row as it will be stored (see the module's `fit`: the fail-closed row when too large)."""
+        return fit(row)
+
     def put_verdict(self, row: VerdictRow) -> bool:
         """Write a verdict if it is for a newer event than the stored one.
 
@@ -287,46 +367,51 @@ class FlagsTable:
         Applies when the event is newer than the row and removes the version the
         row describes (a delete marker or an unversioned delete always does).
         Rights, signals and identity stay. With no row, a tombstone is written so a
-        late, older create cannot resurrect the object. Needs a sequencer.
+        late, older create cannot resurrect the object.
+
+        A removal without a sequencer cannot be ordered, so it is not held to one:
+        it revokes the row it names whatever the row's sequencer (revoking can only
+        deny) and leaves the stored sequencer as it was, so any create with a newer
+        sequencer decides the object again (SPEC "Deletion").
         """
-        if not event.sequencer:
-            raise ValueError(f"removal of {event.object_uri} without a sequencer cannot be ordered")
         updates: dict[str, Any] = {
             "status": STATUS_DELETED,
             "eligible": {purpose: False for purpose in PURPOSES},
             "reasons": {purpose: [DELETED] for purpose in PURPOSES},
-            "sequencer": event.sequencer,
-            "sequencer_order": sequencer_order(event.sequencer),
             "decided_at": decided_at,
             "policy_id": policy_id,
             "bucket": event.bucket,
             "key": event.key,
         }
+        if event.sequencer:
+            updates["sequencer"] = event.sequencer
+            updates["sequencer_order"] = sequencer_order(event.sequencer)
         # Attribute names such as `status`, `key`, `bucket` are DynamoDB reserved words.
         names = {f"#{name}": name for name in updates}
         values = {f":{name}": value for name, value in updates.items()}
         assignments = [f"#{name} = :{name}" for name in updates]
         # Leave every eligible-only index.
         removals = [eligible_attribute(purpose) for purpose in PURPOSES]
-        condition = _NEWER
+        newer = "(attribute_not_exists(sequencer_order) OR sequencer_order < :sequencer_order)"
+        condition: str | None = f"attribute_not_exists(object_uri) OR {newer}" if event.sequencer else None
         if event.version_id and not event.delete_marker:
             # Permanent removal of one version: only the version the row describes counts.
             names["#version_id"] = "version_id"
             values[":version_id"] = event.version_id
             assignments.append("#version_id = if_not_exists(#version_id, :version_id)")
-            condition = (
-                "attribute_not_exists(object_uri) OR (#version_id = :version_id AND "
-                "(attribute_not_exists(sequencer_order) OR sequencer_order < :sequencer_order))"
-            )
+            same_version = f"(#version_id = :version_id AND {newer})" if event.sequencer else "#version_id = :version_id"
+            condition = f"attribute_not_exists(object_uri) OR {same_version}"
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": _to_dynamo({"object_uri": event.object_uri}),
+            "UpdateExpression": f"SET {', '.join(assignments)} REMOVE {', '.join(removals)}",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": _to_dynamo(values),
+        }
+        if condition:
+            request["ConditionExpression"] = condition
         try:
-            self._client.update_item(
-                TableName=self.table_name,
-                Key=_to_dynamo({"object_uri": event.object_uri}),
-                UpdateExpression=f"SET {', '.join(assignments)} REMOVE {', '.join(removals)}",
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=_to_dynamo(values),
-            )
+            self._client.update_item(**request)
         except ClientError as exc:
             if _condition_failed(exc):
                 return False
