@@ -444,6 +444,8 @@ def test_reason_codes_are_specs() -> None:
     assert REASON_CODES == (
         "UNREADABLE",
         "CARVE_OUT",
+        "CONTENT_MATCH",
+        "CONTENT_UNCHECKED",
         "EMBEDDED_RESERVATION",
         "UPLOADER_OPT_OUT",
         "TERMS_NOT_ACCEPTED",

@@ -148,7 +148,7 @@ INVALID: list[tuple[str, Callable[[dict[str, Any]], object], str]] = [
     (
         "unknown top-level key",
         _set("comment", "x"),
-        "comment: unknown key (expected one of: policy_id, terms, carve_outs)",
+        "comment: unknown key (expected one of: policy_id, terms, carve_outs, content_id)",
     ),
     (
         "unknown terms key",

@@ -98,7 +98,7 @@ def verdict_json(inputs: DecisionInputs, verdict: Verdict) -> dict[str, Any]:
         "eligible": dict(verdict.eligible),
         "reasons": {p: list(r) for p, r in verdict.reasons.items()},
         "rights": inputs.rights_summary(),
-        "signals": list(inputs.extraction.signals),
+        "signals": inputs.signals,
         "policy_id": verdict.policy_id,
     }
     if verdict.terms_version:

@@ -143,14 +143,104 @@ class Extraction:
 
 
 @dataclass(frozen=True)
+class ContentMatch:
+    """The upload's audio is (a stretch of) a reference recording of a carve-out (content identification).
+
+    `score` counts the fingerprint hashes that align; the offsets say which seconds
+    of the upload match which seconds of the reference, `speed` how much faster the
+    reference plays than the upload (1.0: the same speed).
+    """
+
+    reference_id: str
+    carve_out: str
+    score: int
+    query_start_s: float = 0.0
+    query_end_s: float = 0.0
+    reference_start_s: float = 0.0
+    reference_end_s: float = 0.0
+    speed: float = 1.0
+
+    @property
+    def signal(self) -> str:
+        """`content:<carve-out id>/<reference id>` (SPEC "Signal identifiers")."""
+        return f"{CONTENT_SIGNAL_PREFIX}{self.carve_out}/{self.reference_id}"
+
+    def to_dict(self) -> dict:
+        return {
+            "reference_id": self.reference_id,
+            "carve_out": self.carve_out,
+            "score": self.score,
+            "query_start_s": round(self.query_start_s, 3),
+            "query_end_s": round(self.query_end_s, 3),
+            "reference_start_s": round(self.reference_start_s, 3),
+            "reference_end_s": round(self.reference_end_s, 3),
+            "speed": round(self.speed, 4),
+        }
+
+
+CONTENT_SIGNAL_PREFIX = "content:"
+
+
+@dataclass(frozen=True)
+class ContentCheck:
+    """What content identification found for one upload.
+
+    - `fingerprint`: the upload's encoded audio fingerprint (a few KB), stored in
+      `inputs` so a re-decision can match it again without reading the audio; None
+      when the audio could not be sampled;
+    - `unchecked`: None when the audio was checked, else why not (the detail of
+      `CONTENT_UNCHECKED:<detail>`, e.g. `too-short`, `no-audio-stream`);
+    - `matches`: the references it matched, best first (against the catalogue as it
+      was when checked; never stored: a re-decision matches the fingerprint again).
+    """
+
+    fingerprint: bytes | None = None
+    unchecked: str | None = None
+    matches: tuple[ContentMatch, ...] = ()
+
+    def to_dict(self) -> dict:
+        out: dict = {}
+        if self.fingerprint is not None:
+            out["fingerprint"] = self.fingerprint
+        if self.unchecked is not None:
+            out["unchecked"] = self.unchecked
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> ContentCheck:
+        fingerprint = data.get("fingerprint")
+        unchecked = data.get("unchecked")
+        return cls(
+            fingerprint=bytes(fingerprint) if fingerprint is not None else None,
+            unchecked=str(unchecked) if unchecked is not None else None,
+        )
+
+
+@dataclass(frozen=True)
 class DecisionInputs:
-    """Everything a decision needs; stored as the row's `inputs` for re-decision."""
+    """Everything a decision needs; stored as the row's `inputs` for re-decision.
+
+    `content` is None when content identification was not run (the policy does not
+    turn it on), else what it found.
+    """
 
     metadata: PlatformMetadata
     extraction: Extraction
+    content: ContentCheck | None = None
+
+    @property
+    def signals(self) -> list[str]:
+        """Every AI-use signal found: the embedded ones, then the content matches."""
+        found = list(self.extraction.signals)
+        if self.content is not None:
+            found += [m.signal for m in self.content.matches if m.signal not in found]
+        return found
 
     def to_dict(self) -> dict:
-        return {"metadata": self.metadata.to_user_metadata(), **self.extraction.to_dict()}
+        out = {"metadata": self.metadata.to_user_metadata(), **self.extraction.to_dict()}
+        if self.content is not None:
+            out["content"] = self.content.to_dict()
+        return out
 
     def rights_summary(self) -> dict[str, str]:
         """The row's `rights` map: the first value of each field found, plus identity."""
@@ -169,9 +259,11 @@ class DecisionInputs:
 
     @classmethod
     def from_dict(cls, data: Mapping) -> DecisionInputs:
+        content = data.get("content")
         return cls(
             metadata=PlatformMetadata.from_user_metadata(data.get("metadata") or {}),
             extraction=Extraction.from_dict(data),
+            content=ContentCheck.from_dict(content) if isinstance(content, Mapping) else None,
         )
 
 
@@ -202,10 +294,18 @@ class CarveOut:
 
 
 @dataclass(frozen=True)
+class ContentIdPolicy:
+    """The policy's `content_id`: content identification is on; `required`: unchecked audio denies."""
+
+    required: bool = True
+
+
+@dataclass(frozen=True)
 class Policy:
     policy_id: str
     terms: tuple[Terms, ...]
     carve_outs: tuple[CarveOut, ...]
+    content_id: ContentIdPolicy | None = None  # None: no audio is read
 
 
 class PolicyError(ValueError):

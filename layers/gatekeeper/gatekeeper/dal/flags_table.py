@@ -15,7 +15,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from gatekeeper.dal import VerdictRow
@@ -201,7 +201,7 @@ def _item(row: VerdictRow) -> dict[str, Any]:
         "terms_version": verdict.terms_version,
         "accepted_terms_version": verdict.accepted_terms_version,
         "rights": row.inputs.rights_summary(),
-        "signals": list(row.inputs.extraction.signals),
+        "signals": row.inputs.signals,
         "inputs": row.inputs.to_dict(),
         "decided_at": row.decided_at,
     }
@@ -211,9 +211,11 @@ def _item(row: VerdictRow) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
-    """DynamoDB's Decimals as ints where integral, recursively."""
+    """DynamoDB's Decimals as ints where integral and Binary as bytes, recursively."""
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, Binary):
+        return bytes(value)
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list):

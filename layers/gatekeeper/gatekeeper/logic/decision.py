@@ -4,7 +4,8 @@ Pure and deterministic: the same inputs, policy and date give the same verdict.
 Reasons accumulate in rule order, and in a fixed order within a rule:
 
 1. `UNREADABLE[:detail]`                          the file could not be read as audio
-2. `CARVE_OUT:<id>`, `CARVE_OUT:partner:<id>`     a separate agreement (policy order)
+2. `CARVE_OUT:<id>`, `CARVE_OUT:partner:<id>`     a separate agreement (policy order);
+   `CONTENT_MATCH:<id>/<ref>`, `CONTENT_UNCHECKED:<detail>`   its recording, by content (`logic.content`)
 3. `EMBEDDED_RESERVATION:<signal>`                a reserving signal (file order)
 4. `UPLOADER_OPT_OUT`
 5. `TERMS_NOT_ACCEPTED` | `UNKNOWN_TERMS_VERSION` | `NOT_GRANTED_BY_ACCEPTED_TERMS`,
@@ -20,6 +21,7 @@ import os
 from collections.abc import Mapping
 from itertools import chain
 
+from gatekeeper.logic.content import CONTENT_MATCH, CONTENT_UNCHECKED, content_reasons
 from gatekeeper.logic.normalize import isrc_registrant, normalize_isrc, normalize_name, normalize_upc
 from gatekeeper.logic.policy import CarveOutIndex, CompiledPolicy, compile_policy, parse_day
 from gatekeeper.logic.signals import reserved_purposes
@@ -51,6 +53,8 @@ DELETED = "DELETED"
 REASON_CODES: tuple[str, ...] = (
     UNREADABLE,
     CARVE_OUT,
+    CONTENT_MATCH,
+    CONTENT_UNCHECKED,
     EMBEDDED_RESERVATION,
     UPLOADER_OPT_OUT,
     TERMS_NOT_ACCEPTED,
@@ -95,7 +99,7 @@ def decide(inputs: DecisionInputs, policy: Policy, on: dt.date) -> Verdict:
     metadata, extraction = inputs.metadata, inputs.extraction
     current = compiled.terms_in_force(on)
     accepted = compiled.accepted_terms(metadata.terms_version)
-    upload_reasons = _upload_reasons(compiled, metadata, extraction)
+    upload_reasons = _upload_reasons(compiled, inputs)
 
     reasons: dict[str, list[str]] = {}
     eligible: dict[str, bool] = {}
@@ -114,14 +118,14 @@ def decide(inputs: DecisionInputs, policy: Policy, on: dt.date) -> Verdict:
     )
 
 
-def _upload_reasons(
-    policy: CompiledPolicy, metadata: PlatformMetadata, extraction: Extraction
-) -> list[tuple[str, frozenset[str]]]:
+def _upload_reasons(policy: CompiledPolicy, inputs: DecisionInputs) -> list[tuple[str, frozenset[str]]]:
     """Rules 1-4 in order: (reason, the purposes it denies)."""
+    metadata, extraction = inputs.metadata, inputs.extraction
     found: list[tuple[str, frozenset[str]]] = []
     if extraction.unreadable is not None:
         found.append((f"{UNREADABLE}:{extraction.unreadable}" if extraction.unreadable else UNREADABLE, _ALL))
     found += _carve_out_reasons(policy, metadata, extraction)
+    found += content_reasons(policy, inputs.content)
     for signal in extraction.signals:
         if reserved := reserved_purposes(signal):
             found.append((f"{EMBEDDED_RESERVATION}:{signal}", reserved))

@@ -23,12 +23,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from gatekeeper.logic.normalize import normalize_isrc, normalize_name, normalize_registrant, normalize_upc
-from gatekeeper.models import PURPOSES, CarveOut, Policy, PolicyError, Terms
+from gatekeeper.models import PURPOSES, CarveOut, ContentIdPolicy, Policy, PolicyError, Terms
 
 #: The policy shipped with the package: SPEC's example.
 DEFAULT_POLICY_PATH: Path = Path(str(files("gatekeeper").joinpath("data", "default-policy.json")))
 
-_POLICY_KEYS = ("policy_id", "terms", "carve_outs")
+_POLICY_KEYS = ("policy_id", "terms", "carve_outs", "content_id")
+_CONTENT_ID_KEYS = ("required",)
 _TERMS_KEYS = ("version", "effective", "grants", "opt_in")
 _CARVE_OUT_KEYS = ("id", "rightsholder", "purposes", "match")
 #: The lists of a carve-out's `match`, each a `CarveOut` field of the same name.
@@ -102,6 +103,7 @@ class CompiledPolicy(Policy):
     """A validated `Policy` (terms in effective-date order) with its lookups precomputed."""
 
     terms_by_version: Mapping[str, Terms] = field(default_factory=dict, compare=False, repr=False)
+    carve_outs_by_id: Mapping[str, CarveOut] = field(default_factory=dict, compare=False, repr=False)
     effective_dates: tuple[dt.date, ...] = field(default=(), compare=False, repr=False)
     carve_out_index: CarveOutIndex = field(default_factory=lambda: CarveOutIndex.build(()), compare=False, repr=False)
 
@@ -124,7 +126,9 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
         policy_id=policy.policy_id,
         terms=terms,
         carve_outs=policy.carve_outs,
+        content_id=policy.content_id,
         terms_by_version={t.version.casefold(): t for t in terms},
+        carve_outs_by_id={c.id: c for c in policy.carve_outs},
         effective_dates=tuple(t.effective for t in terms),
         carve_out_index=CarveOutIndex.build(policy.carve_outs),
     )
@@ -332,7 +336,20 @@ def _policy(problems: _Problems, doc: Any) -> Policy | None:
     policy_id = _optional(problems, top, "", "policy_id", _text)
     terms = _terms_list(problems, top["terms"]) if "terms" in top else ()
     carve_outs = _carve_out_list(problems, top.get("carve_outs", []))
-    return Policy(policy_id=policy_id or "", terms=terms, carve_outs=carve_outs)
+    content_id = _optional(problems, top, "", "content_id", _content_id)
+    return Policy(policy_id=policy_id or "", terms=terms, carve_outs=carve_outs, content_id=content_id)
+
+
+def _content_id(problems: _Problems, value: Any, path: str) -> ContentIdPolicy | None:
+    """`content_id`: `{"required": true|false}` (`required` defaults to true; the only key)."""
+    entry = _object(problems, value, path, _CONTENT_ID_KEYS, ())
+    if entry is None:
+        return None
+    required = entry.get("required", True)
+    if not isinstance(required, bool):
+        problems.add(_key(path, "required"), f"expected true or false, got {_type_name(required)}")
+        return None
+    return ContentIdPolicy(required=required)
 
 
 def _terms_list(problems: _Problems, value: Any) -> tuple[Terms, ...]:
