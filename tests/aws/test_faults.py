@@ -17,7 +17,7 @@ from botocore.retries.standard import ExponentialBackoff
 from gatekeeper.dal.clients import MAX_ATTEMPTS
 from gatekeeper.dal.flags_table import FlagsTable
 from gatekeeper.samples import make_audio
-from gatekeeper.demo import lambda_sqs_event
+from gatekeeper.local import lambda_sqs_event
 from tests.aws.support import TABLE, Change, Context, sqs_of, upload
 
 PLATFORM = {"uploader-id": "u-9", "terms-version": "2025-05-14"}

@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from gatekeeper.dal.flags_table import FlagsTable, eligible_shard
-from gatekeeper.demo import lambda_sqs_event
+from gatekeeper.local import lambda_sqs_event
 from gatekeeper.events import UnsupportedEvent
 from gatekeeper.models import PolicyError
 from gatekeeper.samples import make_audio

@@ -149,62 +149,6 @@ def cmd_decide(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------- invoke
 
 
-def load_handler_module():
-    """Import `functions/gatekeeper/app.py`, the Lambda function's code, by path."""
-    import importlib
-
-    try:
-        return importlib.import_module("functions.gatekeeper.app")
-    except ModuleNotFoundError:
-        pass
-    import importlib.util
-
-    root = Path(os.environ.get("GATEKEEPER_PROJECT_ROOT") or Path(__file__).resolve().parents[3])
-    path = root / "functions" / "gatekeeper" / "app.py"
-    if not path.is_file():
-        raise UsageError(f"handler not found at {path} (set GATEKEEPER_PROJECT_ROOT to the project)")
-    spec = importlib.util.spec_from_file_location("gatekeeper_function_app", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-class LocalContext:
-    """The parts of the Lambda context object the handler and Powertools use."""
-
-    function_name = "gatekeeper-local"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:gatekeeper-local"
-    memory_limit_in_mb = 512
-    log_group_name = "/aws/lambda/gatekeeper-local"
-    log_stream_name = "local"
-
-    def __init__(self, timeout_ms: int = 60_000) -> None:
-        import time
-        import uuid
-
-        self.aws_request_id = str(uuid.uuid4())
-        self._deadline = time.monotonic() + timeout_ms / 1000
-
-    def get_remaining_time_in_millis(self) -> int:
-        import time
-
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-
-def handler_failed(response: Any) -> bool:
-    """True when the response asks for a retry of any part of the event."""
-    if isinstance(response, dict):
-        if response.get("batchItemFailures"):
-            return True
-        results = response.get("results")
-        if isinstance(results, list):  # S3 Batch Operations
-            return any(r.get("resultCode") == "TemporaryFailure" for r in results if isinstance(r, dict))
-    return False
-
-
 def cmd_invoke(args: argparse.Namespace) -> int:
     try:
         event = json.loads(Path(args.event).read_text(encoding="utf-8"))
@@ -221,11 +165,15 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     # The template sets these for the function; give a local run the same defaults.
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "gatekeeper")
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "UploadGatekeeper")
+    from gatekeeper.local import HandlerNotFound, LocalContext, handler_failed, load_handler_module
+
     # The handler's structured logs and EMF metrics go to stderr, so stdout is the response alone.
     try:
         with contextlib.redirect_stdout(sys.stderr):
             module = load_handler_module()
             response = module.lambda_handler(event, LocalContext())
+    except HandlerNotFound as exc:
+        raise UsageError(str(exc)) from exc
     except Exception as exc:  # the event would be retried by Lambda
         print(json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}))
         return EXIT_FAILED

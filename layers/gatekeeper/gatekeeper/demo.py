@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 from urllib.parse import quote_plus
 
+from gatekeeper.local import LocalContext, lambda_sqs_event, load_handler_module
 from gatekeeper.models import PURPOSES
 
 BUCKET = "gatekeeper-demo-uploads"
@@ -161,32 +162,10 @@ def _notification(kind: str, key: str, sequencer: str, response: dict[str, Any],
     return json.dumps({"Records": [record]})
 
 
-def lambda_sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
-    """What the SQS event source mapping hands the function for messages `ReceiveMessage` returned."""
-    region = queue_arn.split(":")[3]
-    return {
-        "Records": [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": m.get("Attributes", {}),
-                "messageAttributes": {},
-                "md5OfBody": m["MD5OfBody"],
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": region,
-            }
-            for m in messages
-        ]
-    }
-
-
 class _Emulated:
     """The demo's bucket, queue and table in moto, and the handler fed from the queue."""
 
     def __init__(self) -> None:
-        from gatekeeper.cli import LocalContext, load_handler_module
         from gatekeeper.dal.clients import aws_client
         from gatekeeper.dal.flags_table import create_table
 
