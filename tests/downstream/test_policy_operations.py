@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from gatekeeper.handlers.runtime import reset_runtime
 from gatekeeper import cli
 from gatekeeper.dal.flags_table import FlagsTable
 from gatekeeper.logic.policy import DEFAULT_POLICY_PATH
@@ -75,7 +76,7 @@ def test_a_new_policy_on_s3_takes_effect_after_the_ttl_without_a_redeploy(
     s3.put_object(Bucket=BUCKET, Key="policy.json", Body=DEFAULT_POLICY_PATH.read_bytes())
     monkeypatch.setenv("POLICY_URI", f"s3://{BUCKET}/policy.json")
     monkeypatch.setenv("GATEKEEPER_POLICY_TTL_SECONDS", str(TTL_SECONDS))
-    handler.reset_runtime()
+    reset_runtime()
 
     def decide(key: str) -> dict[str, Any]:
         change = upload(s3, key, make_audio("mp3", tags={"label": "Beta Records"}), OPTED_IN)

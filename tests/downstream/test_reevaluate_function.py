@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from functions.reevaluate import app
+from gatekeeper.handlers.reevaluate import DEFAULT_SEGMENTS, BadRequest
 from gatekeeper.dal.flags_table import FlagsTable
 from tests.aws.support import TABLE, Context
 from tests.downstream.support import ON, bulk_row, policy_with_beta
@@ -42,7 +43,7 @@ def test_an_empty_event_runs_every_segment(environment: None) -> None:
     # When the function is invoked with no segment
     report = app.lambda_handler({}, Context())
     # Then it ran them all in threads
-    assert (report["segment"], report["total_segments"]) == (None, app.DEFAULT_SEGMENTS)
+    assert (report["segment"], report["total_segments"]) == (None, DEFAULT_SEGMENTS)
     assert (report["scanned"], report["rewritten"]) == (ROWS, ROWS)
 
 
@@ -53,6 +54,6 @@ def test_an_empty_event_runs_every_segment(environment: None) -> None:
 def test_an_event_naming_no_valid_segment_is_refused(environment: None, table: FlagsTable, event: Any) -> None:
     # Given an event whose segment cannot exist, When it is invoked, Then it is refused and nothing is written
     before = list(table.scan())
-    with pytest.raises(app.BadRequest):
+    with pytest.raises(BadRequest):
         app.lambda_handler(event, Context())
     assert list(table.scan()) == before

@@ -165,15 +165,12 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     # The template sets these for the function; give a local run the same defaults.
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "gatekeeper")
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "UploadGatekeeper")
-    from gatekeeper.local import HandlerNotFound, LocalContext, handler_failed, load_handler_module
+    from gatekeeper.local import LocalContext, handler_failed, upload_handler
 
     # The handler's structured logs and EMF metrics go to stderr, so stdout is the response alone.
     try:
         with contextlib.redirect_stdout(sys.stderr):
-            module = load_handler_module()
-            response = module.lambda_handler(event, LocalContext())
-    except HandlerNotFound as exc:
-        raise UsageError(str(exc)) from exc
+            response = upload_handler()(event, LocalContext())
     except Exception as exc:  # the event would be retried by Lambda
         print(json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}))
         return EXIT_FAILED

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 from urllib.parse import quote_plus
 
-from gatekeeper.local import LocalContext, lambda_sqs_event, load_handler_module
+from gatekeeper.local import LocalContext, lambda_sqs_event, upload_handler
 from gatekeeper.models import PURPOSES
 
 BUCKET = "gatekeeper-demo-uploads"
@@ -179,7 +179,7 @@ class _Emulated:
             "Attributes"
         ]["QueueArn"]
         create_table(self.dynamodb, TABLE)
-        self.handler = load_handler_module()
+        self.handler = upload_handler()
         self.context_factory = LocalContext
         self._sequence = itertools.count(0x5A00_0000_0000_0000_00)
         self.handler_output = io.StringIO()
@@ -210,7 +210,7 @@ class _Emulated:
                 return failed
             # The handler's structured logs and EMF metrics go to stdout, as in Lambda; keep them aside.
             with contextlib.redirect_stdout(self.handler_output):
-                response = self.handler.lambda_handler(lambda_sqs_event(messages, self.queue_arn), self.context_factory())
+                response = self.handler(lambda_sqs_event(messages, self.queue_arn), self.context_factory())
             failures = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
             failed += len(failures)
             for message in messages:  # the event source mapping deletes what succeeded

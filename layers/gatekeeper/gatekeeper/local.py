@@ -1,4 +1,4 @@
-"""Running the Lambda function outside Lambda: its code, a context object, the SQS event.
+"""Running the Lambda function outside Lambda: its handler, a context object, the SQS event.
 
 Shared by `gatekeeper invoke` (`gatekeeper.cli`) and `gatekeeper demo`
 (`gatekeeper.demo`), so neither imports the other.
@@ -6,37 +6,19 @@ Shared by `gatekeeper invoke` (`gatekeeper.cli`) and `gatekeeper demo`
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import os
-import sys
 import time
 import uuid
-from pathlib import Path
-from types import ModuleType
+from collections.abc import Callable
 from typing import Any
 
 
-class HandlerNotFound(LookupError):
-    """The function's code (`functions/gatekeeper/app.py`) is not where it was looked for."""
+def upload_handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The upload function's handler as `functions/gatekeeper/app.py` makes it: the library's
+    `handle` in the same decorators (so it works where only the package is installed)."""
+    from gatekeeper.handlers.observability import lambda_entry_point
+    from gatekeeper.handlers.uploads import handle
 
-
-def load_handler_module() -> ModuleType:
-    """Import `functions/gatekeeper/app.py`, the Lambda function's code, by package or by path."""
-    try:
-        return importlib.import_module("functions.gatekeeper.app")
-    except ModuleNotFoundError:
-        pass
-    root = Path(os.environ.get("GATEKEEPER_PROJECT_ROOT") or Path(__file__).resolve().parents[3])
-    path = root / "functions" / "gatekeeper" / "app.py"
-    if not path.is_file():
-        raise HandlerNotFound(f"handler not found at {path} (set GATEKEEPER_PROJECT_ROOT to the project)")
-    spec = importlib.util.spec_from_file_location("gatekeeper_function_app", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return lambda_entry_point(handle)
 
 
 class LocalContext:
