@@ -182,9 +182,12 @@ def cmd_invoke(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from gatekeeper.demo import run_demo
+    from gatekeeper.demo import DemoUnavailable, run_demo
 
-    return run_demo(out=sys.stdout)
+    try:
+        return run_demo(out=sys.stdout)
+    except DemoUnavailable as exc:  # installed without the `demo` extra
+        raise UsageError(str(exc)) from exc
 
 
 # ----------------------------------------------------------------- export and reevaluate

@@ -5,11 +5,16 @@ sample uploads covering every decision rule are put with their platform metadata
 their S3 notifications travel through the queue to the real Lambda handler in SQS
 batches, exactly as the event source mapping delivers them; the verdicts are then
 read back from the table and printed.
+
+The emulator is not a dependency of the gatekeeper: it comes with the `demo`
+extra (`pip install 'upload-gatekeeper[demo]'`). Without it `run_demo` raises
+`DemoUnavailable`, which the command reports in one line (exit status 2).
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import itertools
 import json
@@ -31,7 +36,29 @@ DEMO_DATE = "2026-01-15"
 #: A date before the revisions, to show the terms *in force* deciding.
 EARLY_DATE = "2023-06-01"
 
+#: The package extra that brings the emulator, and the emulated services the demo uses.
+DEMO_EXTRA = "upload-gatekeeper[demo]"
+EMULATED_SERVICES = ("s3", "sqs", "dynamodb")
+
 Mutator = Callable[[bytes], bytes]
+
+
+class DemoUnavailable(RuntimeError):
+    """The demo's emulator (the `demo` extra) is not installed; str() is one line saying how to get it."""
+
+
+def require_emulator() -> None:
+    """Import moto and the backends of the services the demo emulates, or raise `DemoUnavailable`."""
+    try:
+        importlib.import_module("moto")
+        for service in EMULATED_SERVICES:
+            importlib.import_module(f"moto.{service}.models")
+    except ImportError as exc:
+        missing = exc.name or str(exc)
+        raise DemoUnavailable(
+            f"the demo needs the AWS emulator moto, from the 'demo' extra ({missing} is not installed): "
+            f"pip install '{DEMO_EXTRA}'"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -269,7 +296,11 @@ def render(rows: dict[str, dict[str, Any]], out: TextIO) -> set[str]:
 
 
 def run_demo(out: TextIO) -> int:
-    """Run the demo; 0 when every upload got its row and every reason code was shown."""
+    """Run the demo; 0 when every upload got its row and every reason code was shown.
+
+    Raises `DemoUnavailable` before doing anything when the `demo` extra is missing.
+    """
+    require_emulator()
     from moto import mock_aws
 
     from gatekeeper.logic.decision import REASON_CODES
