@@ -15,7 +15,10 @@ from tests.template.cfn import Stack, function_environment
 #: Metrics the code emits (cross-team contract), by the dimensions besides `service`.
 CONTRACT_METRICS = {
     ("Verdicts", ("outcome", "purpose")),
-    *((name, ()) for name in ("Decided", "Revoked", "Superseded", "Unreadable", "RecordFailures", "PolicyInvalid")),
+    *(
+        (name, ())
+        for name in ("Decided", "Revoked", "Superseded", "Unreadable", "RecordFailures", "PolicyInvalid", "PolicyUnavailable")
+    ),
 }
 #: Longest region names in use; a bucket name may not exceed 63 characters.
 LONG_REGIONS = ("ap-southeast-5", "ap-northeast-3", "us-gov-west-1", "eu-central-2")
@@ -201,6 +204,7 @@ def _alarms(stack: Stack) -> dict[tuple[str, str], dict[str, Any]]:
         (("AWS/Lambda", "Errors"), {"FunctionName": "${GatekeeperFunction}"}),
         (("AWS/Lambda", "Throttles"), {"FunctionName": "${GatekeeperFunction}"}),
         (("UploadGatekeeper", "PolicyInvalid"), {"service": "gatekeeper"}),
+        (("UploadGatekeeper", "PolicyUnavailable"), {"service": "gatekeeper"}),
     ],
 )
 def test_alarms_watch_the_failure_paths_and_notify_the_topic(

@@ -11,7 +11,8 @@ Event:
 - `{}` or `{"total_segments": 4}`: every segment, one thread each (small tables).
 
 Returns the run's summary (rows scanned, rewritten, flips and reason codes per
-purpose, time). An invalid policy raises: nothing is rewritten.
+purpose, time). A policy that cannot be read or validated raises, logged once with
+a `PolicyInvalid` (or `PolicyUnavailable`) metric: nothing is rewritten.
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from gatekeeper.dal.clients import aws_client
 from gatekeeper.dal.policy_source import PolicySource
 from gatekeeper.downstream.reevaluate import Reevaluator, flags_table_for
-from gatekeeper.handlers.observability import logger
+from gatekeeper.errors import PolicyUnavailable
+from gatekeeper.handlers.observability import count, logger
 from gatekeeper.logic.decision import decision_date
+from gatekeeper.models import Policy, PolicyError
 
 DEFAULT_SEGMENTS = 4
 
@@ -47,12 +50,25 @@ def segments_of(event: Any) -> tuple[int | None, int]:
     return segment, total
 
 
+def _policy() -> Policy:
+    """The configured policy, read with the upload function's loader; a failure is logged, counted and raised."""
+    s3 = aws_client("s3") if os.environ.get("POLICY_URI", "").strip().startswith("s3://") else None
+    try:
+        return PolicySource.from_env(s3_client=s3).policy()
+    except (PolicyError, PolicyUnavailable) as error:
+        invalid = isinstance(error, PolicyError)
+        logger.error(
+            f"{'invalid policy' if invalid else 'policy unavailable'}: nothing re-evaluated",
+            extra={"error": str(error), "policy_uri": os.environ.get("POLICY_URI", "")},
+        )
+        count("PolicyInvalid" if invalid else "PolicyUnavailable")
+        raise
+
+
 def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """One invocation of the re-evaluation function: the segment(s) it names, re-decided; their summary."""
     segment, total = segments_of(event)
-    policy_uri = os.environ.get("POLICY_URI", "")
-    s3 = aws_client("s3") if policy_uri.strip().startswith("s3://") else None
-    policy = PolicySource(policy_uri, s3_client=s3).policy()
+    policy = _policy()
     table = flags_table_for(os.environ["FLAGS_TABLE_NAME"], total if segment is None else 1)
     reevaluator = Reevaluator(table, policy, decision_date())
     logger.append_keys(policy_id=policy.policy_id, segment=segment, total_segments=total)

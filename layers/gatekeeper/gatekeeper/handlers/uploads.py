@@ -11,8 +11,10 @@
   with its result code (`gatekeeper.downstream.backfill`); the invocation never fails.
 - Below `GATEKEEPER_MIN_REMAINING_MS` of remaining time no new record is started;
   the rest are reported as failures and come back.
-- An invalid policy or an unusable configuration fails every record, with one log
-  line and a `PolicyInvalid` metric for the policy.
+- A policy that cannot be read or validated (invalid, missing, over the size bound)
+  fails every record, with one log line and a `PolicyInvalid` metric; so does one
+  that S3 could not serve for a transient reason (`PolicyUnavailable` metric) and an
+  unusable configuration. The records are retried and wait for a fix.
 
 `handle(event, context)` is the whole of it; `functions/gatekeeper/app.py` wears
 `lambda_entry_point` around it.
@@ -20,6 +22,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -30,6 +33,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gatekeeper.downstream.backfill import SUCCEEDED, batch_response, failed_task, task_result
+from gatekeeper.errors import PolicyUnavailable
 from gatekeeper.events import (
     EventShape,
     UnsupportedEvent,
@@ -175,13 +179,24 @@ def _handle_batch(event: dict[str, Any], context: LambdaContext, min_remaining_m
     return batch_response(event, records)
 
 
+#: Why every record of an invocation fails: (log message, metric), by the kind of problem.
+_WHOLE_INVOCATION_FAILURES: tuple[tuple[type[Exception], str, str | None], ...] = (
+    (PolicyError, "invalid policy: failing every record so it is retried", "PolicyInvalid"),
+    (PolicyUnavailable, "policy unavailable: failing every record so it is retried", "PolicyUnavailable"),
+    (ConfigurationError, "invalid configuration: failing every record so it is retried", None),
+)
+
+
 def _fail_everything(event: dict[str, Any], shape: EventShape, error: Exception) -> dict[str, Any]:
-    """Fail every record, saying why once: they are retried and wait for a fix."""
-    if isinstance(error, PolicyError):
-        logger.error("invalid policy: failing every record so it is retried", extra={"error": str(error)})
-        count("PolicyInvalid")
-    else:
-        logger.error("invalid configuration: failing every record so it is retried", extra={"error": str(error)})
+    """Fail every record, saying why once: they are retried and wait for a fix.
+
+    SQS: every message in `batchItemFailures`; S3 Batch Operations: every task a
+    `TemporaryFailure`; S3 and EventBridge events: the invocation raises.
+    """
+    message, metric = next((m, n) for kind, m, n in _WHOLE_INVOCATION_FAILURES if isinstance(error, kind))
+    logger.error(message, extra={"error": str(error), "policy_uri": os.environ.get("POLICY_URI", "")})
+    if metric:
+        count(metric)
     if shape is EventShape.S3_BATCH:
         count("RecordFailures", len(event["tasks"]))
         return batch_response(event, [failed_task(_task_id(task), error) for task in event["tasks"]])
@@ -203,7 +218,7 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         current = runtime()
         current.gatekeeper.policy()
-    except (PolicyError, ConfigurationError) as error:
+    except (PolicyError, PolicyUnavailable, ConfigurationError) as error:
         return _fail_everything(event, shape, error)
     if shape is EventShape.SQS:
         return _handle_sqs(event, context, current.min_remaining_ms)
