@@ -72,10 +72,24 @@ def _parse_meta(pairs: Sequence[str]) -> dict[str, str]:
     return meta
 
 
+def _policy_max_bytes() -> int:
+    from gatekeeper.logic.policy_document import max_bytes_from_env
+
+    try:
+        return max_bytes_from_env()
+    except PolicyError as exc:
+        raise UsageError(str(exc)) from exc
+
+
 def load_policy(location: str | None) -> Policy:
-    """`--policy`, else `POLICY_URI`, else the packaged default policy."""
+    """`--policy`, else `POLICY_URI`, else the packaged default policy.
+
+    Read by the function's own loader (the same bounds); a policy that cannot be read
+    or validated is bad usage (exit 2), one S3 cannot serve right now a failure (exit 1).
+    """
     from gatekeeper.dal.policy_source import PolicySource
-    from gatekeeper.logic.policy import DEFAULT_POLICY_PATH
+    from gatekeeper.errors import PolicyUnavailable
+    from gatekeeper.logic.policy import DEFAULT_POLICY_PATH, load_policy_text
 
     location = location or os.environ.get("POLICY_URI") or str(DEFAULT_POLICY_PATH)
     s3 = None
@@ -83,11 +97,15 @@ def load_policy(location: str | None) -> Policy:
         from gatekeeper.dal.clients import aws_client
 
         s3 = aws_client("s3")
-    elif not Path(location).is_file():
-        raise UsageError(f"policy {location!r}: no such file")
+    source = PolicySource(location, s3_client=s3, max_bytes=_policy_max_bytes())
     try:
-        with _aws_calls(f"reading the policy {location}"):
-            return PolicySource(location, s3_client=s3).policy()
+        data = source.document_bytes()
+    except PolicyError as exc:  # no such file or object, not a file, over the size bound, access denied
+        raise UsageError(str(exc)) from exc
+    except PolicyUnavailable as exc:
+        raise AwsFailure(f"reading the policy {location} failed: {exc.__cause__ or exc}") from exc
+    try:
+        return load_policy_text(data, source.max_bytes)
     except PolicyError as exc:
         raise UsageError(f"invalid policy {location}: {exc}") from exc
 
@@ -308,22 +326,23 @@ def cmd_reevaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_policy_check(args: argparse.Namespace) -> int:
-    from gatekeeper.logic.policy import read_policy_document, validate_policy_errors
+    """Every problem of a policy file, one line each, exit 2; never a traceback (the function's own loader)."""
+    from gatekeeper.logic.policy import parse_policy, read_policy_document, validate_policy_errors
+    from gatekeeper.logic.policy_document import read_policy_file
 
+    max_bytes = _policy_max_bytes()
+    document = None
     try:
-        text = Path(args.file).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{args.file}: cannot read: {exc}") from exc
-    try:
-        errors = validate_policy_errors(read_policy_document(text))
-    except PolicyError as exc:
+        document = read_policy_document(read_policy_file(args.file, max_bytes), max_bytes)
+        errors = validate_policy_errors(document)
+    except PolicyError as exc:  # unreadable, too large, not strict JSON, too deep: nothing more to check
         errors = [str(exc)]
     if errors:
         print(f"{args.file}: {len(errors)} problem(s)", file=sys.stderr)
         for error in errors:
             print(f"{args.file}: {error}", file=sys.stderr)
         return EXIT_USAGE
-    policy = load_policy(args.file)
+    policy = parse_policy(document)
     print(
         f"{args.file}: valid policy {policy.policy_id!r}: "
         f"{len(policy.terms)} terms version(s), {len(policy.carve_outs)} carve-out(s)"
