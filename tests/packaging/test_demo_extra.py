@@ -12,6 +12,7 @@ from __future__ import annotations
 import email.parser
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -106,9 +107,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The project's wheel, built from a copy of its sources with this environment's setuptools."""
     source = tmp_path_factory.mktemp("source")
     (source / "pyproject.toml").write_bytes((ROOT / "pyproject.toml").read_bytes())
-    subprocess.run(["cp", "-R", str(ROOT / "layers"), str(source)], check=True)
-    for leftover in source.rglob("*.egg-info"):
-        subprocess.run(["rm", "-rf", str(leftover)], check=True)
+    shutil.copytree(ROOT / "layers", source / "layers", ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
     out = tmp_path_factory.mktemp("dist")
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
