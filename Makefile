@@ -3,12 +3,14 @@
 PYTHON ?= python3
 VENV   := .venv
 SAMV   := .venv-sam
+CKV    := .venv-checkov
 BIN    := $(VENV)/bin
 SAM    := $(SAMV)/bin/sam
+CHECKOV := $(CKV)/bin/checkov
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test test-fast lint build bench venv sam-venv audio-tools clean
+.PHONY: demo test test-fast lint build bench venv sam-venv checkov-venv audio-tools clean
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements-dev.txt layers/gatekeeper/requirements.txt pyproject.toml
@@ -23,22 +25,30 @@ $(SAMV)/.installed: requirements-sam.txt
 	$(SAMV)/bin/pip install -q --disable-pip-version-check -r requirements-sam.txt
 	touch $@
 
+# checkov in its own venv too: it pins many packages (boto3 among them) of its own.
+checkov-venv: $(CKV)/.installed
+$(CKV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CKV)
+	$(CKV)/bin/pip install -q --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+
 audio-tools:
 	./scripts/install-audio-tools.sh
 
 demo: venv
 	$(BIN)/gatekeeper demo
 
-test: venv sam-venv audio-tools
-	SAM_CLI=$(abspath $(SAM)) $(BIN)/python -m pytest -n 2 --dist loadfile -q
+test: venv sam-venv checkov-venv audio-tools
+	SAM_CLI=$(abspath $(SAM)) CHECKOV=$(abspath $(CHECKOV)) $(BIN)/python -m pytest -n 2 --dist loadfile -q
 
-# The suite without the SAM CLI steps (lint/build of the template).
+# The suite without the slow steps (SAM CLI, checkov, building and installing the wheel).
 test-fast: venv audio-tools
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q -m "not slow"
 
-lint: venv sam-venv
+lint: venv sam-venv checkov-venv
 	$(BIN)/cfn-lint template.yaml
 	$(SAM) validate --lint
+	$(CHECKOV) --file template.yaml --framework cloudformation --skip-download --compact
 
 build: sam-venv
 	$(SAM) build
@@ -47,4 +57,4 @@ bench: venv
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) $(SAMV) .aws-sam .pytest_cache
+	rm -rf $(VENV) $(SAMV) $(CKV) .aws-sam .pytest_cache

@@ -12,6 +12,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from gatekeeper.handlers.observability import logger
+from gatekeeper.handlers.runtime import reset_runtime
 from tests.aws.support import create_bucket, create_flags_table, handler_environment
 
 # The handler module reads this at import: never load the X-Ray SDK in tests.
@@ -52,9 +54,9 @@ def handler(handler_env: dict[str, str]) -> Iterator[Any]:
     """The Lambda function module, wired afresh to this test's moto account."""
     from functions.gatekeeper import app
 
-    app.reset_runtime()
+    reset_runtime()
     yield app
-    app.reset_runtime()
+    reset_runtime()
 
 
 class _CurrentStdout:
@@ -68,7 +70,7 @@ class _CurrentStdout:
 @pytest.fixture
 def emitted(handler: Any, capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[], list[dict[str, Any]]]]:
     """Reads every JSON line the function printed since the last call: logs and EMF metrics."""
-    log_handler = handler.logger.registered_handler
+    log_handler = logger.registered_handler
     # The logger bound the stdout of its import time; make it write to whatever stdout is now.
     original, log_handler.stream = log_handler.stream, _CurrentStdout()
 

@@ -14,10 +14,11 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ReadTimeoutError
 from botocore.retries.standard import ExponentialBackoff
 
+from gatekeeper.handlers.runtime import runtime
 from gatekeeper.dal.clients import MAX_ATTEMPTS
 from gatekeeper.dal.flags_table import FlagsTable
 from gatekeeper.samples import make_audio
-from gatekeeper.demo import lambda_sqs_event
+from gatekeeper.local import lambda_sqs_event
 from tests.aws.support import TABLE, Change, Context, sqs_of, upload
 
 PLATFORM = {"uploader-id": "u-9", "terms-version": "2025-05-14"}
@@ -113,7 +114,7 @@ def test_faults_on_a_tenth_of_calls_lose_no_upload(handler: Any, s3: Any, no_bac
     table = FlagsTable(boto3.client("dynamodb"), TABLE)
     # And 10% of the function's S3 and DynamoDB calls throttled or failing
     faults = FaultInjector(random.Random(4), FAULT_RATE)
-    faults.attach(handler.runtime().s3, handler.runtime().dynamodb)
+    faults.attach(runtime().s3, runtime().dynamodb)
     # When SQS delivers them in batches of 10
     failed: set[str] = set()
     for start in range(0, len(messages), 10):
@@ -146,7 +147,7 @@ def test_botocore_retries_throttling_within_bounded_attempts(handler: Any, s3: A
     # Given S3 throttling every GetObject attempt
     change = upload(s3, "throttled.mp3", make_audio("mp3"), PLATFORM)
     attempts = Counter()
-    s3_client = handler.runtime().s3
+    s3_client = runtime().s3
 
     def slow_down(request: Any, **_: Any) -> AWSResponse:
         attempts["GetObject"] += 1
@@ -193,11 +194,11 @@ def test_poison_messages_land_in_the_dead_letter_queue_and_redrive(handler: Any,
 
     def deny(params: dict[str, Any], **_: Any) -> None:
         if params.get("Key") == "blocked.mp3":
-            raise handler.runtime().s3.exceptions.ClientError(
+            raise runtime().s3.exceptions.ClientError(
                 {"Error": {"Code": "AccessDenied", "Message": "no"}}, "GetObject"
             )
 
-    handler.runtime().s3.meta.events.register("before-parameter-build.s3.GetObject", deny)
+    runtime().s3.meta.events.register("before-parameter-build.s3.GetObject", deny)
     table = FlagsTable(boto3.client("dynamodb"), TABLE)
     # When the poller runs until the queue is empty
     poll(handler, sqs, queue_url, queue_arn, rounds=10)
@@ -214,7 +215,7 @@ def test_poison_messages_land_in_the_dead_letter_queue_and_redrive(handler: Any,
         == 0
     )
     # When the cause is fixed and the operator redrives the DLQ (as `aws sqs start-message-move-task` does)
-    handler.runtime().s3.meta.events.unregister("before-parameter-build.s3.GetObject", deny)
+    runtime().s3.meta.events.unregister("before-parameter-build.s3.GetObject", deny)
     for message in parked:
         sqs.send_message(QueueUrl=queue_url, MessageBody=message["Body"])
         sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])

@@ -9,8 +9,10 @@ from typing import Any
 import boto3
 import pytest
 
+from gatekeeper.handlers.runtime import runtime
+from gatekeeper.handlers.uploads import RecordsFailed
 from gatekeeper.dal.flags_table import FlagsTable, eligible_shard
-from gatekeeper.demo import lambda_sqs_event
+from gatekeeper.local import lambda_sqs_event
 from gatekeeper.events import UnsupportedEvent
 from gatekeeper.models import PolicyError
 from gatekeeper.samples import make_audio
@@ -146,11 +148,11 @@ def test_sqs_batch_reports_only_the_failing_messages(handler: Any, s3: Any, emit
 
     def access_denied(params: dict[str, Any], **_: Any) -> None:
         if params.get("Key") == "doomed.mp3":
-            raise handler.runtime().s3.exceptions.ClientError(
+            raise runtime().s3.exceptions.ClientError(
                 {"Error": {"Code": "AccessDenied", "Message": "denied"}}, "GetObject"
             )
 
-    handler.runtime().s3.meta.events.register("before-parameter-build.s3.GetObject", access_denied)
+    runtime().s3.meta.events.register("before-parameter-build.s3.GetObject", access_denied)
     # When the batch is handled
     response = handler.lambda_handler(event, Context())
     # Then exactly the malformed and the failed messages are reported, the others decided
@@ -185,13 +187,13 @@ def test_direct_s3_event_processes_every_record_then_raises(handler: Any, s3: An
 
     def throttle(params: dict[str, Any], **_: Any) -> None:
         if params.get("Key") == "r1.wav":
-            raise handler.runtime().s3.exceptions.ClientError(
+            raise runtime().s3.exceptions.ClientError(
                 {"Error": {"Code": "InternalError", "Message": "try again"}}, "GetObject"
             )
 
-    handler.runtime().s3.meta.events.register("before-parameter-build.s3.GetObject", throttle)
+    runtime().s3.meta.events.register("before-parameter-build.s3.GetObject", throttle)
     # When it is handled, then the invocation raises (Lambda retries the event)
-    with pytest.raises(handler.RecordsFailed, match="1 of 3"):
+    with pytest.raises(RecordsFailed, match="1 of 3"):
         handler.lambda_handler(s3_notification(*changes), Context())
     # And the other records were still decided
     assert row(f"s3://{BUCKET}/r0.wav")["status"] == row(f"s3://{BUCKET}/r2.wav")["status"] == "decided"
@@ -269,7 +271,7 @@ def test_duplicate_and_stale_events_write_nothing(handler: Any, s3: Any, emitted
 def test_the_function_never_writes_to_the_upload_bucket(handler: Any, s3: Any) -> None:
     # Given every S3 call the function makes is recorded
     calls: list[str] = []
-    handler.runtime().s3.meta.events.register("before-call.s3", lambda model, **_: calls.append(model.name))
+    runtime().s3.meta.events.register("before-call.s3", lambda model, **_: calls.append(model.name))
     put = upload(s3, "loop.mp3", make_audio("mp3"), PLATFORM)
     # When an upload and its removal are handled
     handler.lambda_handler(sqs_of(put), Context())
@@ -351,11 +353,11 @@ def test_a_failing_later_read_is_retried_never_an_unreadable_verdict(handler: An
 
     def fail_tail(params: dict[str, Any], **_: Any) -> None:
         if not params.get("Range", "").startswith("bytes=0-"):
-            raise handler.runtime().s3.exceptions.ClientError(
+            raise runtime().s3.exceptions.ClientError(
                 {"Error": {"Code": "InternalError", "Message": "x"}}, "GetObject"
             )
 
-    handler.runtime().s3.meta.events.register("before-parameter-build.s3.GetObject", fail_tail)
+    runtime().s3.meta.events.register("before-parameter-build.s3.GetObject", fail_tail)
     # When its event is handled
     response = handler.lambda_handler(sqs_of(put), Context())
     # Then the message is reported for redelivery and no verdict was written

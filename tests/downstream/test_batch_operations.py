@@ -12,6 +12,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.retries.standard import ExponentialBackoff
 
+from gatekeeper.handlers.runtime import runtime
 from gatekeeper.dal.flags_table import FlagsTable
 from gatekeeper.samples import make_audio
 from tests.aws.support import BUCKET, Context, upload
@@ -145,7 +146,7 @@ def test_throttling_that_outlasts_the_retries_is_a_temporary_failure(
 ) -> None:
     # Given an object, and an AWS service that throttles every call (botocore retries, then gives up)
     upload(s3, "t.mp3", make_audio("mp3"), PLATFORM)
-    client = getattr(handler.runtime(), service)
+    client = getattr(runtime(), service)
     sent = []
     client.meta.events.register("before-send", lambda request, **_: sent.append(request.url))
     client.meta.events.register_first(f"before-send.{service}", _throttle(status, body))

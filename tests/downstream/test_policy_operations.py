@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from gatekeeper.handlers.runtime import reset_runtime
 from gatekeeper import cli
 from gatekeeper.dal.flags_table import FlagsTable
 from gatekeeper.logic.policy import DEFAULT_POLICY_PATH
@@ -55,7 +58,7 @@ def test_every_problem_is_explained_one_line_each(tmp_path: Path, capsys: pytest
     assert "'2024-02-30'" in problems[1] and "'US-AC1-24-0000'" in problems[3] and "'!!'" in problems[6]
 
 
-@pytest.mark.parametrize(("content", "message"), [("{not json", "not valid JSON"), (None, "cannot read")])
+@pytest.mark.parametrize(("content", "message"), [("{not json", "not valid JSON"), (None, "no such file")])
 def test_unreadable_policy_files_are_bad_usage(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None, message: str
 ) -> None:
@@ -75,7 +78,7 @@ def test_a_new_policy_on_s3_takes_effect_after_the_ttl_without_a_redeploy(
     s3.put_object(Bucket=BUCKET, Key="policy.json", Body=DEFAULT_POLICY_PATH.read_bytes())
     monkeypatch.setenv("POLICY_URI", f"s3://{BUCKET}/policy.json")
     monkeypatch.setenv("GATEKEEPER_POLICY_TTL_SECONDS", str(TTL_SECONDS))
-    handler.reset_runtime()
+    reset_runtime()
 
     def decide(key: str) -> dict[str, Any]:
         change = upload(s3, key, make_audio("mp3", tags={"label": "Beta Records"}), OPTED_IN)
@@ -94,3 +97,56 @@ def test_a_new_policy_on_s3_takes_effect_after_the_ttl_without_a_redeploy(
     assert decide("second.mp3") == {"policy_id": "terms-2025-05", "eligible": True}
     time.sleep(TTL_SECONDS + 0.1)
     assert decide("third.mp3") == {"policy_id": "terms-2025-05-beta", "eligible": False}
+
+
+SPEC_TEXT = DEFAULT_POLICY_PATH.read_text(encoding="utf-8")
+#: Policy files the function's loader refuses, and what the one line says.
+UNLOADABLE = {
+    "repeated key": ((SPEC_TEXT.rstrip().removesuffix("}") + ', "carve_outs": []}').encode(), "key 'carve_outs' appears twice"),
+    "deep nesting": (SPEC_TEXT.replace('"labels": [', '"labels": [' + "[" * 100_000 + "]" * 100_000 + ",", 1).encode(),
+                     "nested deeper than 5 levels"),
+    "5,000-digit integer": (SPEC_TEXT.replace('"terms-2025-05"', "1" * 5000).encode(), "a number of 5000 digits"),
+    "not UTF-8": (SPEC_TEXT.replace("Acme Records", "Acmé Records").encode("latin-1"), "not UTF-8: byte 0xe9"),
+    "over the size bound": (SPEC_TEXT.encode() + b" " * 4096, "over the size bound of 4096 bytes"),
+    "a directory": (None, "not a file"),
+}
+
+
+def _unloadable(tmp_path: Path, case: str) -> Path:
+    content, _ = UNLOADABLE[case]
+    if content is None:
+        return tmp_path
+    path = tmp_path / "policy.json"
+    path.write_bytes(content)
+    return path
+
+
+@pytest.mark.parametrize("case", list(UNLOADABLE))
+def test_an_unloadable_policy_file_is_one_problem_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    # Given a policy file the function's loader refuses (the bound set small for the oversized one)
+    if case == "over the size bound":
+        monkeypatch.setenv("GATEKEEPER_POLICY_MAX_BYTES", "4096")
+    path = _unloadable(tmp_path, case)
+    # When it is checked
+    status = cli.main(["policy", "check", str(path)])
+    # Then exit status 2: the count, then the one problem on one line naming it
+    err = capsys.readouterr().err.splitlines()
+    assert status == cli.EXIT_USAGE
+    assert err[0] == f"{path}: 1 problem(s)" and len(err) == 2
+    assert UNLOADABLE[case][1] in err[1]
+
+
+@pytest.mark.parametrize("case", ["deep nesting", "5,000-digit integer", "a directory"])
+def test_the_installed_command_never_prints_a_traceback(tmp_path: Path, case: str) -> None:
+    # Given the installed command in a fresh process (its own recursion limit and stack)
+    command = str(Path(sys.executable).parent / "gatekeeper")
+    path = _unloadable(tmp_path, case)
+    for argv in (["policy", "check", str(path)], ["decide", str(DEFAULT_POLICY_PATH), "--policy", str(path)]):
+        proc = subprocess.run([command, *argv], capture_output=True, text=True, timeout=120)
+        # Then it exits 2, saying why without a traceback
+        assert proc.returncode == cli.EXIT_USAGE, proc.stderr
+        assert "Traceback" not in proc.stderr and UNLOADABLE[case][1] in proc.stderr
+    # And `decide` says it in exactly one line
+    assert len(proc.stderr.strip().splitlines()) == 1

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from functions.reevaluate import app
+from gatekeeper.handlers.reevaluate import DEFAULT_SEGMENTS, BadRequest
+from gatekeeper.models import PolicyError
 from gatekeeper.dal.flags_table import FlagsTable
 from tests.aws.support import TABLE, Context
 from tests.downstream.support import ON, bulk_row, policy_with_beta
@@ -42,7 +44,7 @@ def test_an_empty_event_runs_every_segment(environment: None) -> None:
     # When the function is invoked with no segment
     report = app.lambda_handler({}, Context())
     # Then it ran them all in threads
-    assert (report["segment"], report["total_segments"]) == (None, app.DEFAULT_SEGMENTS)
+    assert (report["segment"], report["total_segments"]) == (None, DEFAULT_SEGMENTS)
     assert (report["scanned"], report["rewritten"]) == (ROWS, ROWS)
 
 
@@ -53,6 +55,28 @@ def test_an_empty_event_runs_every_segment(environment: None) -> None:
 def test_an_event_naming_no_valid_segment_is_refused(environment: None, table: FlagsTable, event: Any) -> None:
     # Given an event whose segment cannot exist, When it is invoked, Then it is refused and nothing is written
     before = list(table.scan())
-    with pytest.raises(app.BadRequest):
+    with pytest.raises(BadRequest):
         app.lambda_handler(event, Context())
     assert list(table.scan()) == before
+
+
+def test_an_invalid_policy_rewrites_nothing_and_says_why(
+    environment: None,
+    table: FlagsTable,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given the function's policy repeating a key (which a last-one-wins reader would accept)
+    text = policy_with_beta(tmp_path / "p.json").read_text()
+    broken = tmp_path / "broken.json"
+    broken.write_text(text.rstrip().removesuffix("}") + ', "carve_outs": []}')
+    monkeypatch.setenv("POLICY_URI", str(broken))
+    before = list(table.scan())
+    # When it is invoked, Then it raises, rewrites nothing, and logs and counts the reason
+    with pytest.raises(PolicyError, match="appears twice"):
+        app.lambda_handler({}, Context())
+    assert list(table.scan()) == before
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == ["invalid policy: nothing re-evaluated"]
+    assert '"Metrics":[{"Name":"PolicyInvalid","Unit":"Count"}]' in capsys.readouterr().out

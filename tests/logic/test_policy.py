@@ -351,8 +351,8 @@ def test_load_policy_text_and_file(tmp_path: Path) -> None:
 
 
 def test_load_policy_file_that_does_not_exist(tmp_path: Path) -> None:
-    # Given no file, Then the OS error propagates (it is not a policy defect).
-    with pytest.raises(FileNotFoundError):
+    # Given no file, Then it is a PolicyError naming the file: the gatekeeper never runs without a policy.
+    with pytest.raises(PolicyError, match=r"missing\.json: no such file$"):
         load_policy_file(tmp_path / "missing.json")
 
 

@@ -32,6 +32,7 @@ import pytest
 from botocore.client import BaseClient
 from moto import mock_aws
 
+from gatekeeper.handlers.runtime import reset_runtime
 from gatekeeper.logic.policy import DEFAULT_POLICY_PATH, load_policy_file
 from gatekeeper.samples import make_audio
 from tests.aws.support import Context, next_sequencer, remove, s3_notification
@@ -172,9 +173,9 @@ def handler(wired: Deployment, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]
         monkeypatch.delenv(name)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    app.reset_runtime()
+    reset_runtime()
     yield app
-    app.reset_runtime()
+    reset_runtime()
 
 
 @contextmanager

@@ -84,6 +84,7 @@ def test_reevaluate_function_may_scan_and_rewrite_the_table_only(translated: dic
         ("logs:PutLogEvents", "${ReevaluateLogGroup.Arn}"),
         ("dynamodb:Scan", "${FlagsTable.Arn}"),
         ("dynamodb:PutItem", "${FlagsTable.Arn}"),
+        ("sqs:SendMessage", "${FailedInvocationQueue.Arn}"),  # a segment's failed asynchronous invocation
     }
     if on_s3:
         expected.add(("s3:GetObject", f"arn:aws:s3:::{POLICY_BUCKET}/{POLICY_KEY}"))

@@ -31,6 +31,8 @@ FUNCTION_NEEDS = {
     ("dynamodb:GetItem", "${FlagsTable.Arn}"),
     ("dynamodb:PutItem", "${FlagsTable.Arn}"),
     ("dynamodb:UpdateItem", "${FlagsTable.Arn}"),
+    # Lambda sends the on-failure record of an asynchronous invocation with the function's role.
+    ("sqs:SendMessage", "${FailedInvocationQueue.Arn}"),
 }
 #: The re-evaluation function reads no upload: its logs, the table's scan and conditional rewrite.
 REEVALUATE_NEEDS = {
@@ -38,6 +40,7 @@ REEVALUATE_NEEDS = {
     ("logs:PutLogEvents", "${ReevaluateLogGroup.Arn}"),
     ("dynamodb:Scan", "${FlagsTable.Arn}"),
     ("dynamodb:PutItem", "${FlagsTable.Arn}"),
+    ("sqs:SendMessage", "${FailedInvocationQueue.Arn}"),
 }
 TRACING_NEEDS = {("xray:PutTraceSegments", "*"), ("xray:PutTelemetryRecords", "*")}
 POLICY_ON_S3_NEEDS = {("s3:GetObject", POLICY_OBJECT)}
@@ -153,18 +156,65 @@ def test_queue_accepts_notifications_from_the_upload_bucket_only(stack: Stack) -
     assert stack.properties("UploadQueuePolicy")["Queues"] == ["${UploadQueue}"]
 
 
+def _tls_only(document: dict[str, Any]) -> list[str]:
+    """The resources a policy denies every request to that comes without TLS."""
+    denies = [s for s in document["Statement"] if s["Effect"] == "Deny"]
+    assert len(denies) == 1, denies
+    (deny,) = denies
+    assert deny["Principal"] == "*" and deny["Action"] in ("s3:*", "sqs:*")
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    return _as_list(deny["Resource"])
+
+
 @pytest.mark.parametrize(
     ("policy", "resources"),
     [
         ("UploadQueuePolicy", ["${UploadQueue.Arn}"]),
+        ("UploadDeadLetterQueuePolicy", ["${UploadDeadLetterQueue.Arn}"]),
+        ("FailedInvocationQueuePolicy", ["${FailedInvocationQueue.Arn}"]),
         ("UploadBucketPolicy", ["${UploadBucket.Arn}", "${UploadBucket.Arn}/*"]),
+        ("AccessLogBucketPolicy", ["${AccessLogBucket.Arn}", "${AccessLogBucket.Arn}/*"]),
     ],
 )
 def test_resource_policies_deny_requests_without_tls(stack: Stack, policy: str, resources: list[str]) -> None:
-    document = stack.properties(policy)["PolicyDocument"]
-    denies = [s for s in document["Statement"] if s["Effect"] == "Deny"]
-    assert len(denies) == 1
-    (deny,) = denies
-    assert deny["Principal"] == "*"
-    assert _as_list(deny["Resource"]) == resources
-    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert _tls_only(stack.properties(policy)["PolicyDocument"]) == resources
+
+
+def test_every_queue_and_bucket_of_the_stack_is_tls_only(stack: Stack) -> None:
+    # Given every queue and bucket, and the resource policies that name them
+    queues = {f"${{{name}}}" for name in stack.resources("AWS::SQS::Queue")}
+    buckets = {f"${{{name}}}" for name in stack.resources("AWS::S3::Bucket")}
+    covered = set()
+    for policy in stack.resources("AWS::SQS::QueuePolicy").values():
+        for queue in policy["Properties"]["Queues"]:
+            assert f"{queue[:-1]}.Arn}}" in _tls_only(policy["Properties"]["PolicyDocument"])
+            covered.add(queue)
+    for policy in stack.resources("AWS::S3::BucketPolicy").values():
+        bucket = policy["Properties"]["Bucket"]
+        assert _tls_only(policy["Properties"]["PolicyDocument"]) == [f"{bucket[:-1]}.Arn}}", f"{bucket[:-1]}.Arn}}/*"]
+        covered.add(bucket)
+    # Then each has a policy refusing requests without TLS
+    assert queues | buckets == covered
+    assert len(queues) == 3 and len(buckets) == 2
+
+
+def test_only_s3_log_delivery_for_the_upload_bucket_may_write_access_logs(stack: Stack) -> None:
+    # Given the access-log bucket's policy and the upload bucket's (pre-computed) name
+    bucket_name = stack.properties("UploadBucket")["BucketName"]
+    prefix = stack.properties("UploadBucket")["LoggingConfiguration"]["LogFilePrefix"]
+    document = stack.properties("AccessLogBucketPolicy")["PolicyDocument"]
+    allows = [s for s in document["Statement"] if s["Effect"] == "Allow"]
+    # Then S3's log delivery may put objects under the upload bucket's prefix, for that bucket in this account only
+    assert allows == [
+        {
+            "Sid": "AllowUploadBucketAccessLogs",
+            "Effect": "Allow",
+            "Principal": {"Service": "logging.s3.amazonaws.com"},
+            "Action": "s3:PutObject",
+            "Resource": f"${{AccessLogBucket.Arn}}/{prefix}*",
+            "Condition": {
+                "ArnEquals": {"aws:SourceArn": f"arn:aws:s3:::{bucket_name}"},
+                "StringEquals": {"aws:SourceAccount": ACCOUNT},
+            },
+        }
+    ]

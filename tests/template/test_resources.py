@@ -15,7 +15,10 @@ from tests.template.cfn import Stack, function_environment
 #: Metrics the code emits (cross-team contract), by the dimensions besides `service`.
 CONTRACT_METRICS = {
     ("Verdicts", ("outcome", "purpose")),
-    *((name, ()) for name in ("Decided", "Revoked", "Superseded", "Unreadable", "RecordFailures", "PolicyInvalid")),
+    *(
+        (name, ())
+        for name in ("Decided", "Revoked", "Superseded", "Unreadable", "RecordFailures", "PolicyInvalid", "PolicyUnavailable")
+    ),
 }
 #: Longest region names in use; a bucket name may not exceed 63 characters.
 LONG_REGIONS = ("ap-southeast-5", "ap-northeast-3", "us-gov-west-1", "eu-central-2")
@@ -49,8 +52,34 @@ def test_upload_bucket_notifies_the_queue_of_creations_and_removals(translated: 
         ("s3:ObjectRemoved:*", "${UploadQueue.Arn}"),
         ("s3:LifecycleExpiration:*", "${UploadQueue.Arn}"),
     }
-    # And the bucket waits for the queue policy S3 checks when it stores them
-    assert translated["Resources"]["UploadBucket"]["DependsOn"] == "UploadQueuePolicy"
+    # And the bucket waits for the queue policy S3 checks when it stores them (and for the log bucket's policy)
+    assert translated["Resources"]["UploadBucket"]["DependsOn"] == ["UploadQueuePolicy", "AccessLogBucketPolicy"]
+
+
+@pytest.mark.parametrize("retention", ["365", "30"])
+def test_upload_bucket_access_is_logged_to_a_locked_down_bucket(translated: dict[str, Any], retention: str) -> None:
+    stack = Stack(translated, {"AccessLogRetentionDays": retention})
+    # Given the upload bucket's server access logging
+    logging = stack.properties("UploadBucket")["LoggingConfiguration"]
+    assert logging == {"DestinationBucketName": "${AccessLogBucket}", "LogFilePrefix": "upload-bucket/"}
+    # Then the log bucket is private, owner-enforced, versioned and SSE-S3 (log delivery supports no SSE-KMS)
+    logs = stack.properties("AccessLogBucket")
+    assert logs["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert logs["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    (rule,) = logs["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule == {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+    assert logs["VersioningConfiguration"] == {"Status": "Enabled"}
+    # And logs expire after the retention, their old versions and delete markers too
+    rules = {r["Id"]: r for r in logs["LifecycleConfiguration"]["Rules"]}
+    assert rules["ExpireAccessLogs"]["ExpirationInDays"] == retention
+    assert rules["ExpireAccessLogs"]["NoncurrentVersionExpiration"] == {"NoncurrentDays": 1}
+    assert rules["RemoveExpiredDeleteMarkers"]["ExpiredObjectDeleteMarker"] is True
+    assert all(r["Status"] == "Enabled" for r in rules.values())
 
 
 @pytest.mark.parametrize("region", LONG_REGIONS)
@@ -64,8 +93,8 @@ def test_upload_bucket_name_is_valid_in_every_region(translated: dict[str, Any],
 
 
 def test_stateful_resources_survive_stack_deletion(translated: dict[str, Any]) -> None:
-    # Uploads, verdicts, and uploads that were never decided
-    for logical_id in ("UploadBucket", "FlagsTable", "UploadDeadLetterQueue"):
+    # Uploads, verdicts, uploads and invocations that were never handled, and the access logs
+    for logical_id in ("UploadBucket", "FlagsTable", "UploadDeadLetterQueue", "FailedInvocationQueue", "AccessLogBucket"):
         resource = translated["Resources"][logical_id]
         assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain"
 
@@ -77,8 +106,8 @@ def test_queues_are_encrypted_and_failures_move_to_the_dead_letter_queue(transla
     # Given a stack with a non-default redrive limit
     stack = Stack(translated, {"MaxReceiveCount": "7"})
     queue, dlq = stack.properties("UploadQueue"), stack.properties("UploadDeadLetterQueue")
-    # Then both queues are encrypted and the upload queue redrives to the DLQ after 7 receives
-    assert queue["SqsManagedSseEnabled"] is True and dlq["SqsManagedSseEnabled"] is True
+    # Then every queue is encrypted and the upload queue redrives to the DLQ after 7 receives
+    assert all(q["Properties"]["SqsManagedSseEnabled"] is True for q in stack.resources("AWS::SQS::Queue").values())
     assert queue["RedrivePolicy"] == {"deadLetterTargetArn": "${UploadDeadLetterQueue.Arn}", "maxReceiveCount": "7"}
     # And failed uploads are kept longer than live ones, for the operator to redrive
     assert dlq["MessageRetentionPeriod"] > queue["MessageRetentionPeriod"]
@@ -176,6 +205,7 @@ def test_function_environment_follows_the_contracts(translated: dict[str, Any]) 
         "FLAGS_TABLE_NAME": "${FlagsTable}",
         "POLICY_URI": "/opt/python/gatekeeper/data/default-policy.json",
         "GATEKEEPER_POLICY_TTL_SECONDS": "60",
+        "GATEKEEPER_POLICY_MAX_BYTES": "16777216",
         "POWERTOOLS_SERVICE_NAME": "gatekeeper",
         "POWERTOOLS_METRICS_NAMESPACE": "UploadGatekeeper",
         "POWERTOOLS_LOG_LEVEL": "DEBUG",
@@ -186,11 +216,14 @@ def test_function_environment_follows_the_contracts(translated: dict[str, Any]) 
 # ---------------------------------------------------------------- observability
 
 
-def _alarms(stack: Stack) -> dict[tuple[str, str], dict[str, Any]]:
-    return {
-        (alarm["Properties"]["Namespace"], alarm["Properties"]["MetricName"]): alarm["Properties"]
-        for alarm in stack.resources("AWS::CloudWatch::Alarm").values()
-    }
+def _alarms(stack: Stack) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """Alarms by (namespace, metric, value of their one dimension)."""
+    alarms = {}
+    for alarm in stack.resources("AWS::CloudWatch::Alarm").values():
+        properties = alarm["Properties"]
+        (dimension,) = properties["Dimensions"]
+        alarms[(properties["Namespace"], properties["MetricName"], dimension["Value"])] = properties
+    return alarms
 
 
 @pytest.mark.parametrize(
@@ -201,15 +234,36 @@ def _alarms(stack: Stack) -> dict[tuple[str, str], dict[str, Any]]:
         (("AWS/Lambda", "Errors"), {"FunctionName": "${GatekeeperFunction}"}),
         (("AWS/Lambda", "Throttles"), {"FunctionName": "${GatekeeperFunction}"}),
         (("UploadGatekeeper", "PolicyInvalid"), {"service": "gatekeeper"}),
+        (("UploadGatekeeper", "PolicyUnavailable"), {"service": "gatekeeper"}),
+        (("AWS/SQS", "ApproximateNumberOfMessagesVisible"), {"QueueName": "${FailedInvocationQueue.QueueName}"}),
     ],
 )
 def test_alarms_watch_the_failure_paths_and_notify_the_topic(
     stack: Stack, metric: tuple[str, str], dimension: dict[str, str]
 ) -> None:
-    alarm = _alarms(stack)[metric]
+    alarm = _alarms(stack)[(*metric, *dimension.values())]
     assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == dimension
     assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
     assert alarm["AlarmActions"] == ["${AlarmTopic}"]
+
+
+@pytest.mark.parametrize("function", ["GatekeeperFunction", "ReevaluateFunction"])
+def test_failed_asynchronous_invocations_go_to_an_encrypted_queue_kept_14_days(stack: Stack, function: str) -> None:
+    # Given the function's asynchronous-invocation configuration (direct S3, EventBridge, re-evaluation segments)
+    (config,) = [
+        c["Properties"]
+        for c in stack.resources("AWS::Lambda::EventInvokeConfig").values()
+        if c["Properties"]["FunctionName"] == f"${{{function}}}"
+    ]
+    # Then, after Lambda's retries, a failed event is recorded in the failed-invocation queue, not dropped
+    assert config["DestinationConfig"] == {"OnFailure": {"Destination": "${FailedInvocationQueue.Arn}"}}
+    assert (config["MaximumRetryAttempts"], config["MaximumEventAgeInSeconds"], config["Qualifier"]) == (2, 21600, "$LATEST")
+    queue = stack.properties("FailedInvocationQueue")
+    assert queue["SqsManagedSseEnabled"] is True and queue["MessageRetentionPeriod"] == 1209600
+    # And the operator finds it in the outputs
+    outputs = stack.template["Outputs"]
+    assert stack.resolve(outputs["FailedInvocationQueueUrl"]["Value"]) == "${FailedInvocationQueue}"
+    assert stack.resolve(outputs["FailedInvocationQueueArn"]["Value"]) == "${FailedInvocationQueue.Arn}"
 
 
 def test_alarm_email_is_subscribed_only_when_given(translated: dict[str, Any], stack: Stack) -> None:

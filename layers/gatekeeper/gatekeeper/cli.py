@@ -72,10 +72,24 @@ def _parse_meta(pairs: Sequence[str]) -> dict[str, str]:
     return meta
 
 
+def _policy_max_bytes() -> int:
+    from gatekeeper.logic.policy_document import max_bytes_from_env
+
+    try:
+        return max_bytes_from_env()
+    except PolicyError as exc:
+        raise UsageError(str(exc)) from exc
+
+
 def load_policy(location: str | None) -> Policy:
-    """`--policy`, else `POLICY_URI`, else the packaged default policy."""
+    """`--policy`, else `POLICY_URI`, else the packaged default policy.
+
+    Read by the function's own loader (the same bounds); a policy that cannot be read
+    or validated is bad usage (exit 2), one S3 cannot serve right now a failure (exit 1).
+    """
     from gatekeeper.dal.policy_source import PolicySource
-    from gatekeeper.logic.policy import DEFAULT_POLICY_PATH
+    from gatekeeper.errors import PolicyUnavailable
+    from gatekeeper.logic.policy import DEFAULT_POLICY_PATH, load_policy_text
 
     location = location or os.environ.get("POLICY_URI") or str(DEFAULT_POLICY_PATH)
     s3 = None
@@ -83,11 +97,15 @@ def load_policy(location: str | None) -> Policy:
         from gatekeeper.dal.clients import aws_client
 
         s3 = aws_client("s3")
-    elif not Path(location).is_file():
-        raise UsageError(f"policy {location!r}: no such file")
+    source = PolicySource(location, s3_client=s3, max_bytes=_policy_max_bytes())
     try:
-        with _aws_calls(f"reading the policy {location}"):
-            return PolicySource(location, s3_client=s3).policy()
+        data = source.document_bytes()
+    except PolicyError as exc:  # no such file or object, not a file, over the size bound, access denied
+        raise UsageError(str(exc)) from exc
+    except PolicyUnavailable as exc:
+        raise AwsFailure(f"reading the policy {location} failed: {exc.__cause__ or exc}") from exc
+    try:
+        return load_policy_text(data, source.max_bytes)
     except PolicyError as exc:
         raise UsageError(f"invalid policy {location}: {exc}") from exc
 
@@ -149,62 +167,6 @@ def cmd_decide(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------- invoke
 
 
-def load_handler_module():
-    """Import `functions/gatekeeper/app.py`, the Lambda function's code, by path."""
-    import importlib
-
-    try:
-        return importlib.import_module("functions.gatekeeper.app")
-    except ModuleNotFoundError:
-        pass
-    import importlib.util
-
-    root = Path(os.environ.get("GATEKEEPER_PROJECT_ROOT") or Path(__file__).resolve().parents[3])
-    path = root / "functions" / "gatekeeper" / "app.py"
-    if not path.is_file():
-        raise UsageError(f"handler not found at {path} (set GATEKEEPER_PROJECT_ROOT to the project)")
-    spec = importlib.util.spec_from_file_location("gatekeeper_function_app", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-class LocalContext:
-    """The parts of the Lambda context object the handler and Powertools use."""
-
-    function_name = "gatekeeper-local"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:gatekeeper-local"
-    memory_limit_in_mb = 512
-    log_group_name = "/aws/lambda/gatekeeper-local"
-    log_stream_name = "local"
-
-    def __init__(self, timeout_ms: int = 60_000) -> None:
-        import time
-        import uuid
-
-        self.aws_request_id = str(uuid.uuid4())
-        self._deadline = time.monotonic() + timeout_ms / 1000
-
-    def get_remaining_time_in_millis(self) -> int:
-        import time
-
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-
-def handler_failed(response: Any) -> bool:
-    """True when the response asks for a retry of any part of the event."""
-    if isinstance(response, dict):
-        if response.get("batchItemFailures"):
-            return True
-        results = response.get("results")
-        if isinstance(results, list):  # S3 Batch Operations
-            return any(r.get("resultCode") == "TemporaryFailure" for r in results if isinstance(r, dict))
-    return False
-
-
 def cmd_invoke(args: argparse.Namespace) -> int:
     try:
         event = json.loads(Path(args.event).read_text(encoding="utf-8"))
@@ -221,11 +183,12 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     # The template sets these for the function; give a local run the same defaults.
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "gatekeeper")
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "UploadGatekeeper")
+    from gatekeeper.local import LocalContext, handler_failed, upload_handler
+
     # The handler's structured logs and EMF metrics go to stderr, so stdout is the response alone.
     try:
         with contextlib.redirect_stdout(sys.stderr):
-            module = load_handler_module()
-            response = module.lambda_handler(event, LocalContext())
+            response = upload_handler()(event, LocalContext())
     except Exception as exc:  # the event would be retried by Lambda
         print(json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}))
         return EXIT_FAILED
@@ -237,9 +200,12 @@ def cmd_invoke(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from gatekeeper.demo import run_demo
+    from gatekeeper.demo import DemoUnavailable, run_demo
 
-    return run_demo(out=sys.stdout)
+    try:
+        return run_demo(out=sys.stdout)
+    except DemoUnavailable as exc:  # installed without the `demo` extra
+        raise UsageError(str(exc)) from exc
 
 
 # ----------------------------------------------------------------- export and reevaluate
@@ -360,22 +326,23 @@ def cmd_reevaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_policy_check(args: argparse.Namespace) -> int:
-    from gatekeeper.logic.policy import read_policy_document, validate_policy_errors
+    """Every problem of a policy file, one line each, exit 2; never a traceback (the function's own loader)."""
+    from gatekeeper.logic.policy import parse_policy, read_policy_document, validate_policy_errors
+    from gatekeeper.logic.policy_document import read_policy_file
 
+    max_bytes = _policy_max_bytes()
+    document = None
     try:
-        text = Path(args.file).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{args.file}: cannot read: {exc}") from exc
-    try:
-        errors = validate_policy_errors(read_policy_document(text))
-    except PolicyError as exc:
+        document = read_policy_document(read_policy_file(args.file, max_bytes), max_bytes)
+        errors = validate_policy_errors(document)
+    except PolicyError as exc:  # unreadable, too large, not strict JSON, too deep: nothing more to check
         errors = [str(exc)]
     if errors:
         print(f"{args.file}: {len(errors)} problem(s)", file=sys.stderr)
         for error in errors:
             print(f"{args.file}: {error}", file=sys.stderr)
         return EXIT_USAGE
-    policy = load_policy(args.file)
+    policy = parse_policy(document)
     print(
         f"{args.file}: valid policy {policy.policy_id!r}: "
         f"{len(policy.terms)} terms version(s), {len(policy.carve_outs)} carve-out(s)"

@@ -5,11 +5,16 @@ sample uploads covering every decision rule are put with their platform metadata
 their S3 notifications travel through the queue to the real Lambda handler in SQS
 batches, exactly as the event source mapping delivers them; the verdicts are then
 read back from the table and printed.
+
+The emulator is not a dependency of the gatekeeper: it comes with the `demo`
+extra (`pip install 'upload-gatekeeper[demo]'`). Without it `run_demo` raises
+`DemoUnavailable`, which the command reports in one line (exit status 2).
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import itertools
 import json
@@ -19,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 from urllib.parse import quote_plus
 
+from gatekeeper.local import LocalContext, lambda_sqs_event, upload_handler
 from gatekeeper.models import PURPOSES
 
 BUCKET = "gatekeeper-demo-uploads"
@@ -30,7 +36,29 @@ DEMO_DATE = "2026-01-15"
 #: A date before the revisions, to show the terms *in force* deciding.
 EARLY_DATE = "2023-06-01"
 
+#: The package extra that brings the emulator, and the emulated services the demo uses.
+DEMO_EXTRA = "upload-gatekeeper[demo]"
+EMULATED_SERVICES = ("s3", "sqs", "dynamodb")
+
 Mutator = Callable[[bytes], bytes]
+
+
+class DemoUnavailable(RuntimeError):
+    """The demo's emulator (the `demo` extra) is not installed; str() is one line saying how to get it."""
+
+
+def require_emulator() -> None:
+    """Import moto and the backends of the services the demo emulates, or raise `DemoUnavailable`."""
+    try:
+        importlib.import_module("moto")
+        for service in EMULATED_SERVICES:
+            importlib.import_module(f"moto.{service}.models")
+    except ImportError as exc:
+        missing = exc.name or str(exc)
+        raise DemoUnavailable(
+            f"the demo needs the AWS emulator moto, from the 'demo' extra ({missing} is not installed): "
+            f"pip install '{DEMO_EXTRA}'"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -161,32 +189,10 @@ def _notification(kind: str, key: str, sequencer: str, response: dict[str, Any],
     return json.dumps({"Records": [record]})
 
 
-def lambda_sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
-    """What the SQS event source mapping hands the function for messages `ReceiveMessage` returned."""
-    region = queue_arn.split(":")[3]
-    return {
-        "Records": [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": m.get("Attributes", {}),
-                "messageAttributes": {},
-                "md5OfBody": m["MD5OfBody"],
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": region,
-            }
-            for m in messages
-        ]
-    }
-
-
 class _Emulated:
     """The demo's bucket, queue and table in moto, and the handler fed from the queue."""
 
     def __init__(self) -> None:
-        from gatekeeper.cli import LocalContext, load_handler_module
         from gatekeeper.dal.clients import aws_client
         from gatekeeper.dal.flags_table import create_table
 
@@ -200,7 +206,7 @@ class _Emulated:
             "Attributes"
         ]["QueueArn"]
         create_table(self.dynamodb, TABLE)
-        self.handler = load_handler_module()
+        self.handler = upload_handler()
         self.context_factory = LocalContext
         self._sequence = itertools.count(0x5A00_0000_0000_0000_00)
         self.handler_output = io.StringIO()
@@ -231,7 +237,7 @@ class _Emulated:
                 return failed
             # The handler's structured logs and EMF metrics go to stdout, as in Lambda; keep them aside.
             with contextlib.redirect_stdout(self.handler_output):
-                response = self.handler.lambda_handler(lambda_sqs_event(messages, self.queue_arn), self.context_factory())
+                response = self.handler(lambda_sqs_event(messages, self.queue_arn), self.context_factory())
             failures = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
             failed += len(failures)
             for message in messages:  # the event source mapping deletes what succeeded
@@ -290,7 +296,11 @@ def render(rows: dict[str, dict[str, Any]], out: TextIO) -> set[str]:
 
 
 def run_demo(out: TextIO) -> int:
-    """Run the demo; 0 when every upload got its row and every reason code was shown."""
+    """Run the demo; 0 when every upload got its row and every reason code was shown.
+
+    Raises `DemoUnavailable` before doing anything when the `demo` extra is missing.
+    """
+    require_emulator()
     from moto import mock_aws
 
     from gatekeeper.logic.decision import REASON_CODES

@@ -33,3 +33,8 @@ def caused_by(exc: BaseException | None, kind: type[BaseException]) -> BaseExcep
         seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__
     return None
+
+
+class PolicyUnavailable(GatekeeperError):
+    """The policy could not be fetched for a transient reason (throttling, a 5xx, a timeout, no
+    connection, after botocore's retries): every record waits and is retried; never a verdict."""

@@ -1,0 +1,227 @@
+"""The upload function: every event shape it is invoked with, its batch semantics, metrics and failures.
+
+- SQS batches: each message is processed on its own and failures are reported per
+  message (`batchItemFailures`, through Powertools' `BatchProcessor`); the batch
+  itself never fails.
+- S3 notifications and EventBridge events: every record is processed, then the
+  invocation raises if any failed, so Lambda retries it and finally sends it to the
+  function's on-failure destination (re-processing is harmless: writes are
+  conditional on the S3 sequencer).
+- S3 Batch Operations invocations (the catalogue backfill): every task is answered
+  with its result code (`gatekeeper.downstream.backfill`); the invocation never fails.
+- Below `GATEKEEPER_MIN_REMAINING_MS` of remaining time no new record is started;
+  the rest are reported as failures and come back.
+- A policy that cannot be read or validated (invalid, missing, over the size bound)
+  fails every record, with one log line and a `PolicyInvalid` metric; so does one
+  that S3 could not serve for a transient reason (`PolicyUnavailable` metric) and an
+  unusable configuration. The records are retried and wait for a fix.
+
+`handle(event, context)` is the whole of it; `functions/gatekeeper/app.py` wears
+`lambda_entry_point` around it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import Any
+
+from aws_lambda_powertools import single_metric
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from gatekeeper.downstream.backfill import SUCCEEDED, batch_response, failed_task, task_result
+from gatekeeper.errors import PolicyUnavailable
+from gatekeeper.events import (
+    EventShape,
+    UnsupportedEvent,
+    batch_task_event,
+    event_shape,
+    object_events,
+    sqs_body_events,
+)
+from gatekeeper.handlers.observability import count, logger, metrics
+from gatekeeper.handlers.runtime import ConfigurationError, runtime
+from gatekeeper.models import PURPOSES, ObjectEvent, PolicyError
+from gatekeeper.service import Outcome, Result
+
+
+class RecordsFailed(RuntimeError):
+    """Some records of a non-SQS event failed: raised so Lambda retries the event."""
+
+
+class OutOfTime(RuntimeError):
+    """Too little time left to start a record: it is reported failed and comes back."""
+
+
+# ---------------------------------------------------------------- one object event
+
+
+def _record_metrics(result: Result) -> None:
+    if result.outcome is Outcome.DECIDED and result.verdict is not None:
+        count("Decided")
+        if result.unreadable:
+            count("Unreadable")
+        for purpose in PURPOSES:
+            outcome = "eligible" if result.verdict.eligible.get(purpose) else "ineligible"
+            with single_metric(name="Verdicts", unit=MetricUnit.Count, value=1, namespace=metrics.namespace) as metric:
+                metric.add_dimension(name="purpose", value=purpose)
+                metric.add_dimension(name="outcome", value=outcome)
+    elif result.outcome is Outcome.REVOKED:
+        count("Revoked")
+    elif result.outcome is Outcome.SUPERSEDED:
+        count("Superseded")
+
+
+def _log_result(result: Result) -> None:
+    fields: dict[str, Any] = {"outcome": result.outcome.value}
+    if result.detail:
+        fields["detail"] = result.detail
+    if result.verdict is not None:
+        fields["eligible"] = result.verdict.eligible
+        fields["reasons"] = result.verdict.reasons
+        fields["policy_id"] = result.verdict.policy_id
+    if result.bytes_fetched is not None:
+        fields["s3_bytes_fetched"] = result.bytes_fetched
+        fields["s3_requests"] = result.requests
+    logger.info(f"{result.event.kind} event {result.outcome.value}", extra=fields)
+
+
+def _process(event: ObjectEvent, context: LambdaContext, min_remaining_ms: int) -> Result:
+    """Handle one object event; raises if it must be retried."""
+    with logger.append_context_keys(
+        object_uri=event.object_uri, version_id=event.version_id, sequencer=event.sequencer, event_name=event.event_name
+    ):
+        if context.get_remaining_time_in_millis() < min_remaining_ms:
+            logger.warning("too little time left to start this record; it will be retried")
+            raise OutOfTime(f"{event.object_uri}: less than {min_remaining_ms} ms left")
+        try:
+            result = runtime().gatekeeper.handle(event)
+        except Exception:
+            logger.exception("record failed; it will be retried")
+            raise
+        _record_metrics(result)
+        _log_result(result)
+        return result
+
+
+def _process_all(events: Iterable[ObjectEvent], context: LambdaContext, min_remaining_ms: int) -> int:
+    """Handle every event, whatever happens to the others; the number that failed."""
+    failures = 0
+    for event in events:
+        try:
+            _process(event, context, min_remaining_ms)
+        except Exception:
+            failures += 1
+    return failures
+
+
+# ---------------------------------------------------------------- event shapes
+
+
+def _handle_sqs(event: dict[str, Any], context: LambdaContext, min_remaining_ms: int) -> dict[str, Any]:
+    def record_handler(record: SQSRecord) -> None:
+        try:
+            object_events_in_body = sqs_body_events(record.body)
+        except ValueError:
+            logger.exception(
+                "malformed SQS message: it will be retried, then moved to the dead-letter queue",
+                extra={"message_id": record.message_id},
+            )
+            raise
+        failed = _process_all(object_events_in_body, context, min_remaining_ms)
+        if failed:
+            raise RecordsFailed(f"message {record.message_id}: {failed} object event(s) failed")
+
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    response = process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
+    failed_messages = len(response.get("batchItemFailures", []))
+    if failed_messages:
+        count("RecordFailures", failed_messages)
+    return dict(response)
+
+
+def _handle_direct(event: dict[str, Any], context: LambdaContext, min_remaining_ms: int) -> dict[str, Any]:
+    events = object_events(event)
+    failed = _process_all(events, context, min_remaining_ms)
+    if failed:
+        count("RecordFailures", failed)
+        raise RecordsFailed(f"{failed} of {len(events)} object event(s) failed; the event will be retried")
+    return {"processed": len(events)}
+
+
+def _task_id(task: Any) -> str:
+    return str(task.get("taskId", "")) if isinstance(task, dict) else ""
+
+
+def _handle_batch(event: dict[str, Any], context: LambdaContext, min_remaining_ms: int) -> dict[str, Any]:
+    """S3 Batch Operations: a result code for every task; the invocation itself never fails."""
+    schema_version = str(event["invocationSchemaVersion"])
+    records = []
+    for task in event["tasks"]:
+        try:
+            object_event = batch_task_event(task, schema_version)
+        except UnsupportedEvent as exc:
+            logger.error("malformed S3 Batch Operations task", extra={"task": task, "error": str(exc)})
+            records.append(failed_task(_task_id(task), exc, permanent=True))
+            continue
+        try:
+            records.append(task_result(_task_id(task), _process(object_event, context, min_remaining_ms)))
+        except Exception as exc:
+            records.append(failed_task(_task_id(task), exc))
+    failed = sum(record.result_code != SUCCEEDED for record in records)
+    if failed:
+        count("RecordFailures", failed)
+    return batch_response(event, records)
+
+
+#: Why every record of an invocation fails: (log message, metric), by the kind of problem.
+_WHOLE_INVOCATION_FAILURES: tuple[tuple[type[Exception], str, str | None], ...] = (
+    (PolicyError, "invalid policy: failing every record so it is retried", "PolicyInvalid"),
+    (PolicyUnavailable, "policy unavailable: failing every record so it is retried", "PolicyUnavailable"),
+    (ConfigurationError, "invalid configuration: failing every record so it is retried", None),
+)
+
+
+def _fail_everything(event: dict[str, Any], shape: EventShape, error: Exception) -> dict[str, Any]:
+    """Fail every record, saying why once: they are retried and wait for a fix.
+
+    SQS: every message in `batchItemFailures`; S3 Batch Operations: every task a
+    `TemporaryFailure`; S3 and EventBridge events: the invocation raises.
+    """
+    message, metric = next((m, n) for kind, m, n in _WHOLE_INVOCATION_FAILURES if isinstance(error, kind))
+    logger.error(message, extra={"error": str(error), "policy_uri": os.environ.get("POLICY_URI", "")})
+    if metric:
+        count(metric)
+    if shape is EventShape.S3_BATCH:
+        count("RecordFailures", len(event["tasks"]))
+        return batch_response(event, [failed_task(_task_id(task), error) for task in event["tasks"]])
+    records = event.get("Records") or [event]
+    count("RecordFailures", len(records))
+    if shape is EventShape.SQS:
+        return {"batchItemFailures": [{"itemIdentifier": record["messageId"]} for record in records]}
+    raise error
+
+
+def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """One invocation of the upload function, whatever its event shape (see the module's docstring)."""
+    try:
+        shape = event_shape(event)
+    except UnsupportedEvent:
+        logger.exception("unsupported event shape; nothing processed")
+        count("RecordFailures")
+        raise
+    try:
+        current = runtime()
+        current.gatekeeper.policy()
+    except (PolicyError, PolicyUnavailable, ConfigurationError) as error:
+        return _fail_everything(event, shape, error)
+    if shape is EventShape.SQS:
+        return _handle_sqs(event, context, current.min_remaining_ms)
+    if shape is EventShape.S3_BATCH:
+        return _handle_batch(event, context, current.min_remaining_ms)
+    return _handle_direct(event, context, current.min_remaining_ms)
