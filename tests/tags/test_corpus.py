@@ -11,7 +11,7 @@ import pytest
 from gatekeeper.logic.decision import decide
 from gatekeeper.logic.policy import DEFAULT_POLICY_PATH, load_policy_file
 from gatekeeper.models import PURPOSES, DecisionInputs, PlatformMetadata
-from gatekeeper.tags import FORMAT_NAMES, extract
+from gatekeeper.tags import extract, format_of
 from tests.conftest import CORPUS
 
 FILES = sorted(CORPUS.iterdir()) if CORPUS.is_dir() else []
@@ -81,7 +81,7 @@ def _mutagen_format(path: Path) -> str | None:
         audio = mutagen.File(path)
     except Exception:  # noqa: BLE001 - any mutagen failure means "not readable"
         return None
-    return FORMAT_NAMES.get(type(audio)) if audio is not None else None
+    return format_of(type(audio)) if audio is not None else None
 
 
 def test_the_corpus_has_all_100_files() -> None:

@@ -103,7 +103,7 @@ def test_backfill_role_is_for_batch_operations_and_exists_only_with_a_manifest_b
     assert (trust["Principal"], trust["Action"]) == ({"Service": "batchoperations.s3.amazonaws.com"}, "sts:AssumeRole")
     # And it may invoke the gatekeeper, read manifests and write reports under the prefix, nothing else
     assert grants(stack, "BackfillRole") == {
-        ("lambda:InvokeFunction", "${GatekeeperFunction.Arn}"),
+        ("lambda:InvokeFunction", "${GatekeeperFunctionAliaslive}"),
         ("s3:GetObject", f"arn:aws:s3:::{MANIFESTS}/*"),
         ("s3:GetObjectVersion", f"arn:aws:s3:::{MANIFESTS}/*"),
         ("s3:PutObject", f"arn:aws:s3:::{MANIFESTS}/gatekeeper-backfill-reports/*"),

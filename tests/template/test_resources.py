@@ -168,7 +168,8 @@ def test_queue_feeds_the_function_with_per_message_failures(stack: Stack) -> Non
     (mapping,) = stack.resources("AWS::Lambda::EventSourceMapping").values()
     properties = mapping["Properties"]
     assert properties["EventSourceArn"] == "${UploadQueue.Arn}"
-    assert properties["FunctionName"] == "${GatekeeperFunction}"
+    # The queue invokes the published alias, so SnapStart (published versions only) serves every upload
+    assert properties["FunctionName"] == "${GatekeeperFunctionAliaslive}"
     assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert (properties["BatchSize"], properties["MaximumBatchingWindowInSeconds"]) == ("10", "0")
     assert "ScalingConfig" not in properties
@@ -257,7 +258,8 @@ def test_failed_asynchronous_invocations_go_to_an_encrypted_queue_kept_14_days(s
     ]
     # Then, after Lambda's retries, a failed event is recorded in the failed-invocation queue, not dropped
     assert config["DestinationConfig"] == {"OnFailure": {"Destination": "${FailedInvocationQueue.Arn}"}}
-    assert (config["MaximumRetryAttempts"], config["MaximumEventAgeInSeconds"], config["Qualifier"]) == (2, 21600, "$LATEST")
+    qualifier = "live" if config["FunctionName"] == "${GatekeeperFunction}" else "$LATEST"
+    assert (config["MaximumRetryAttempts"], config["MaximumEventAgeInSeconds"], config["Qualifier"]) == (2, 21600, qualifier)
     queue = stack.properties("FailedInvocationQueue")
     assert queue["SqsManagedSseEnabled"] is True and queue["MessageRetentionPeriod"] == 1209600
     # And the operator finds it in the outputs
@@ -322,3 +324,17 @@ def test_outputs_name_what_operators_and_consumers_need(translated: dict[str, An
         "DeadLetterQueueUrl",
         "GatekeeperFunctionArn",
     } <= set(translated["Outputs"])
+
+
+def test_snapstart_serves_the_upload_function_through_its_alias(translated: dict[str, Any], stack: Stack) -> None:
+    # Given the default stack: SnapStart on the published versions of the upload function, behind `live`
+    assert stack.properties("GatekeeperFunction")["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+    (alias,) = stack.resources("AWS::Lambda::Alias").values()
+    assert (alias["Properties"]["Name"], alias["Properties"]["FunctionName"]) == ("live", "${GatekeeperFunction}")
+    assert len(stack.resources("AWS::Lambda::Version")) == 1
+    # And the operator can turn it off (it is charged for Python), keeping the alias
+    off = Stack(translated, {"SnapStart": "None"})
+    assert "SnapStart" not in off.properties("GatekeeperFunction")
+    assert len(off.resources("AWS::Lambda::Alias")) == 1
+    # The batch re-evaluation needs no fast cold start: no SnapStart, no alias
+    assert "SnapStart" not in stack.properties("ReevaluateFunction")

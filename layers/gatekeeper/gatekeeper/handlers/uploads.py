@@ -42,6 +42,7 @@ from gatekeeper.events import (
     object_events,
     sqs_body_events,
 )
+from gatekeeper.handlers import snapstart  # noqa: F401 - registers the SnapStart runtime hooks
 from gatekeeper.handlers.observability import count, logger, metrics
 from gatekeeper.handlers.runtime import ConfigurationError, runtime
 from gatekeeper.models import PURPOSES, ObjectEvent, PolicyError

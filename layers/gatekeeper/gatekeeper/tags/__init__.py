@@ -22,104 +22,32 @@ from __future__ import annotations
 
 import logging
 import struct
-from collections.abc import Callable
 from typing import BinaryIO
-
-from mutagen import FileType
-from mutagen.aac import AAC
-from mutagen.ac3 import AC3
-from mutagen.aiff import AIFF
-from mutagen.asf import ASF
-from mutagen.dsdiff import DSDIFF
-from mutagen.dsf import DSF
-from mutagen.flac import FLAC
-from mutagen.monkeysaudio import MonkeysAudio
-from mutagen.mp3 import MP3
-from mutagen.mp4 import MP4
-from mutagen.musepack import Musepack
-from mutagen.oggflac import OggFLAC
-from mutagen.oggopus import OggOpus
-from mutagen.oggspeex import OggSpeex
-from mutagen.oggtheora import OggTheora
-from mutagen.oggvorbis import OggVorbis
-from mutagen.optimfrog import OptimFROG
-from mutagen.smf import SMF
-from mutagen.tak import TAK
-from mutagen.trueaudio import TrueAudio
-from mutagen.wave import WAVE
-from mutagen.wavpack import WavPack
 
 from gatekeeper.errors import SourceReadError, caused_by
 from gatekeeper.models import Extraction
-from gatekeeper.tags.asf import read_asf_file
 from gatekeeper.tags.collect import Collector
-from gatekeeper.tags.flac import read_flac
-from gatekeeper.tags.iff import read_aiff_file, read_dsdiff, read_dsf, read_wav
+from gatekeeper.tags.kinds import BY_FORMAT, KINDS, Kind, best_scored, by_class_name
 from gatekeeper.tags.limits import Limits, Unreadable
-from gatekeeper.tags.mp4 import read_mp4
-from gatekeeper.tags.ogg import read_ogg
 from gatekeeper.tags.outer import locate, read_blocks
 from gatekeeper.tags.source import BoundedSource, SourceView
-from gatekeeper.tags.streams import NoID3, stream_reader
 
-__all__ = ["FORMAT_NAMES", "extract"]
+__all__ = ["FORMATS", "KINDS", "extract", "format_of"]
 
 logger = logging.getLogger(__name__)
 
-#: Every audio container mutagen reads -> the short name reported as `format`.
-FORMAT_NAMES: dict[type[FileType], str] = {
-    MP3: "mp3",
-    FLAC: "flac",
-    OggVorbis: "ogg_vorbis",
-    OggOpus: "opus",
-    OggFLAC: "ogg_flac",
-    OggSpeex: "ogg_speex",
-    OggTheora: "ogg_theora",
-    MP4: "mp4",
-    WAVE: "wav",
-    AIFF: "aiff",
-    ASF: "asf",
-    MonkeysAudio: "ape",
-    WavPack: "wavpack",
-    Musepack: "musepack",
-    TAK: "tak",
-    OptimFROG: "optimfrog",
-    DSF: "dsf",
-    DSDIFF: "dsdiff",
-    AAC: "aac",
-    AC3: "ac3",
-    TrueAudio: "trueaudio",
-    SMF: "smf",
-}
-_KINDS = list(FORMAT_NAMES)
+#: Every `format` the door reports.
+FORMATS: tuple[str, ...] = tuple(BY_FORMAT)
 
-ContainerReader = Callable[[SourceView, Collector], None]
 
-#: Container -> the reader of its own tags (the stream window between the outer tags).
-CONTAINER_READERS: dict[type[FileType], ContainerReader] = {
-    MP3: stream_reader(MP3, ID3=NoID3),
-    TrueAudio: stream_reader(TrueAudio, ID3=NoID3),
-    AAC: stream_reader(AAC),
-    AC3: stream_reader(AC3),
-    SMF: stream_reader(SMF),
-    MonkeysAudio: stream_reader(MonkeysAudio),
-    WavPack: stream_reader(WavPack),
-    Musepack: stream_reader(Musepack),
-    TAK: stream_reader(TAK),
-    OptimFROG: stream_reader(OptimFROG),
-    FLAC: read_flac,
-    OggVorbis: read_ogg,
-    OggOpus: read_ogg,
-    OggFLAC: read_ogg,
-    OggSpeex: read_ogg,
-    OggTheora: read_ogg,
-    MP4: read_mp4,
-    WAVE: read_wav,
-    AIFF: read_aiff_file,
-    DSF: read_dsf,
-    DSDIFF: read_dsdiff,
-    ASF: read_asf_file,
-}
+def format_of(mutagen_class: type) -> str | None:
+    """The `format` name of a mutagen file type (None for one the door does not read)."""
+    try:
+        return by_class_name(mutagen_class.__name__).format
+    except StopIteration:
+        return None
+
+
 UNIDENTIFIED = "format"
 TRUNCATED = "truncated"
 #: NUL bytes skipped after a tag to find an MPEG/ADTS frame sync (as mutagen's MP3 reader does).
@@ -139,10 +67,10 @@ def extract(fileobj: BinaryIO, *, limits: Limits | None = None) -> Extraction:
         kind = _identify(stream)
         if kind is None:
             return Extraction(unreadable=UNIDENTIFIED)
-        extraction.format = FORMAT_NAMES[kind]
+        extraction.format = kind.format
         collector = Collector(extraction, limits)
         read_blocks(source, layout, collector)
-        CONTAINER_READERS[kind](stream, collector)
+        kind.read(stream, collector)
     except Exception as exc:  # noqa: BLE001 - fail closed on anything the content causes
         failure = caused_by(exc, SourceReadError)
         if failure is not None:
@@ -153,15 +81,15 @@ def extract(fileobj: BinaryIO, *, limits: Limits | None = None) -> Extraction:
     return extraction
 
 
-def _identify(stream: SourceView) -> type[FileType] | None:
-    """The container kind of the stream window from content alone, by mutagen's scores (ties by name).
+def _identify(stream: SourceView) -> Kind | None:
+    """The container of the stream window from content alone, by mutagen's scores (`tags.kinds`).
 
     Untagged MPEG audio and ADTS, and MIDI, score 0 without a file name: a frame
     sync or `MThd` at the start (after any NUL padding that followed a tag) picks
     MP3, AAC or SMF (their loaders verify the rest).
     """
     header = stream.read_at(0, 128)
-    return _best_scored(stream, header) or _sniffed(_after_padding(stream, header))
+    return best_scored(header) or _sniffed(_after_padding(stream, header))
 
 
 def _after_padding(stream: SourceView, header: bytes) -> bytes:
@@ -173,18 +101,12 @@ def _after_padding(stream: SourceView, header: bytes) -> bytes:
     return head[start : start + 128]
 
 
-def _best_scored(stream: SourceView, header: bytes) -> type[FileType] | None:
-    scores = [((kind.score("", stream, header), kind.__name__), kind) for kind in _KINDS]
-    (score, _name), kind = max(scores, key=lambda entry: entry[0])
-    return kind if score > 0 else None
-
-
-def _sniffed(header: bytes) -> type[FileType] | None:
+def _sniffed(header: bytes) -> Kind | None:
     if header.startswith(b"MThd"):
-        return SMF
+        return by_class_name("SMF")
     if len(header) < 2 or header[0] != 0xFF or header[1] & 0xE0 != 0xE0:
         return None
-    return AAC if header[1] & 0xF6 == 0xF0 else MP3  # ADTS has layer bits 00
+    return by_class_name("AAC" if header[1] & 0xF6 == 0xF0 else "MP3")  # ADTS has layer bits 00
 
 
 def _detail(exc: BaseException, fmt: str | None) -> str:

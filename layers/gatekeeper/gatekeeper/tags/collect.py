@@ -14,7 +14,8 @@ container's native names; the rules they share live here:
 - values arrive as text: each reader decodes its container's encodings and fails
   closed on what cannot be read as text (`tags.id3`, `tags.mp4`, ...);
 - XMP packets and C2PA manifest stores go through the hardened readers of
-  `tags.xmp` / `tags.c2pa`, which raise `Unreadable` for what they cannot read.
+  `tags.xmp` / `tags.c2pa` (imported for the files that carry them), which raise
+  `Unreadable` for what they cannot read.
 """
 
 from __future__ import annotations
@@ -23,9 +24,7 @@ from collections.abc import Iterable
 
 from gatekeeper.logic.signals import is_signal_tag_name, tag_signal
 from gatekeeper.models import Extraction
-from gatekeeper.tags.c2pa import signals_from_c2pa
 from gatekeeper.tags.limits import Limits, Unreadable, check_text
-from gatekeeper.tags.xmp import signals_from_xmp
 
 #: Field and free-form names (upper case) -> rights field (SPEC "Embedded tags").
 FIELD_NAMES: dict[str, str] = {
@@ -83,8 +82,12 @@ class Collector:
 
     def xmp(self, packet: bytes) -> None:
         """Signals of an XMP packet; an unsafe packet raises `Unreadable("xmp")`."""
+        from gatekeeper.tags.xmp import signals_from_xmp  # the XML parser only for files that carry XMP
+
         self.signals(signals_from_xmp(packet, self.limits))
 
     def c2pa(self, store: bytes) -> None:
         """Signals of a C2PA manifest store; raises `Unreadable("c2pa")`."""
+        from gatekeeper.tags.c2pa import signals_from_c2pa
+
         self.signals(signals_from_c2pa(store, self.limits))

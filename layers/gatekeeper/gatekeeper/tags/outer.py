@@ -10,7 +10,9 @@ a container's own reader often skips them. All of them are found here and read:
   Lyrics3v2 (skipped: it holds lyrics, title and artist only), APEv2 (footer
   `APETAGEX`), and an appended ID3v2.4 tag (footer `3DI`).
 
-`locate` finds where each block lies and the `Layout`'s inner span, the bytes
+`locate` finds where each block lies (reading only their headers and footers:
+the ID3 and APEv2 readers are imported when a block of theirs is found) and the
+`Layout`'s inner span, the bytes
 between them; the door identifies the container on that span and gives it to the
 container's reader as a file of its own, so no reader is confused by a tag that is
 not its own and no tag is read twice. A block whose own header says it runs past
@@ -24,13 +26,12 @@ import io
 from dataclasses import dataclass
 from enum import StrEnum
 
-from gatekeeper.tags.ape import read_apev2_block
 from gatekeeper.tags.collect import Collector
-from gatekeeper.tags.id3 import ID3V1_SIZE, read_id3v1, read_id3v2
 from gatekeeper.tags.limits import Limits, Unreadable, check_count
 from gatekeeper.tags.source import BoundedSource
 
 ID3V2_HEADER = 10
+ID3V1_SIZE = 128
 APE_FOOTER = 32
 APE_MAGIC = b"APETAGEX"
 APE_HAS_HEADER = 0x80000000
@@ -163,8 +164,14 @@ def read_blocks(source: BoundedSource, layout: Layout, collector: Collector) -> 
     for block in layout.blocks:
         view = io.BytesIO(block.data) if block.data is not None else source.view(block.start, block.end)
         if block.kind is BlockKind.ID3V2:
+            from gatekeeper.tags.id3 import read_id3v2
+
             read_id3v2(view, collector)
         elif block.kind is BlockKind.ID3V1:
+            from gatekeeper.tags.id3 import read_id3v1
+
             read_id3v1(view.read(), collector)
         elif block.kind is BlockKind.APEV2:
+            from gatekeeper.tags.ape import read_apev2_block
+
             read_apev2_block(view, collector)

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mutagen import FileType
 from mutagen.id3 import ID3NoHeaderError
 
-from gatekeeper.tags.collect import Collector
 from gatekeeper.tags.source import SourceView
 
 
@@ -26,12 +24,10 @@ class NoID3:
         raise ID3NoHeaderError("outer tags are read by gatekeeper.tags.outer")
 
 
-def stream_reader(kind: type[FileType], **options: Any):
-    """A container reader that only has mutagen load the stream (`options`: its load arguments)."""
-
-    def read(stream: SourceView, collector: Collector) -> None:
-        stream.seek(0)
-        kind(stream, **options)
-
-    read.__name__ = f"read_{kind.__name__.lower()}"
-    return read
+def load_stream(kind: type[Any], stream: SourceView, *, no_id3: bool = False) -> None:
+    """Have mutagen load the stream (its structure is checked; nothing of it is kept)."""
+    stream.seek(0)
+    if no_id3:
+        kind(stream, ID3=NoID3)
+    else:
+        kind(stream)
