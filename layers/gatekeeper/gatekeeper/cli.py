@@ -6,6 +6,8 @@
     gatekeeper export --purpose P [--format jsonl|csv] [--output FILE]
     gatekeeper reevaluate [--policy P] [--segments N] [--date YYYY-MM-DD] [--json]
     gatekeeper policy check FILE
+    gatekeeper catalogue init | add --carve-out ID [--reference-id REF] SOURCE... | remove REF... |
+                         list [--json] | match FILE... [--json]
 
 Exit status: 0 on success (an ineligible upload is a success), 1 when the handler
 failed (the event would be retried), 2 on bad usage or an invalid policy.
@@ -146,14 +148,13 @@ def cmd_decide(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     metadata = PlatformMetadata.from_user_metadata(_parse_meta(args.meta))
-    for name in args.files:
-        path = Path(name)
-        if not path.is_file():
-            raise UsageError(f"{name}: {'not a file' if path.exists() else 'no such file'}")
+    _require_files(args.files)
+    references = _references(policy)
     for name in args.files:
         with open(name, "rb") as fileobj:
             extraction = extract(fileobj, limits=limits)
-        inputs = DecisionInputs(metadata=metadata, extraction=extraction)
+            content = _check_content(fileobj, references) if references is not None else None
+        inputs = DecisionInputs(metadata=metadata, extraction=extraction, content=content)
         verdict = decide(inputs, policy, on)
         if args.json:
             print(json.dumps({"file": name, **verdict_json(inputs, verdict)}, ensure_ascii=False))
@@ -162,6 +163,41 @@ def cmd_decide(args: argparse.Namespace) -> int:
             cells = "  ".join(f"{p}: {_verdict_cell(verdict, p)}" for p in PURPOSES)
             print(f"{name} [{fmt}]  {cells}")
     return EXIT_OK
+
+
+def _require_files(names: Sequence[str]) -> None:
+    for name in names:
+        path = Path(name)
+        if not path.is_file():
+            raise UsageError(f"{name}: {'not a file' if path.exists() else 'no such file'}")
+
+
+def _fingerprint_index() -> Any:
+    """The reference catalogue named by `FINGERPRINT_TABLE_NAME`, at `AWS_ENDPOINT_URL` or AWS."""
+    from gatekeeper.dal.fingerprint_index import index_from_env
+
+    index = index_from_env()
+    if index is None:
+        raise UsageError("FINGERPRINT_TABLE_NAME is not set (the reference catalogue's fingerprint index)")
+    return index
+
+
+def _references(policy: Policy) -> Any:
+    """The fingerprint index when the policy turns content identification on (else None)."""
+    if policy.content_id is None:
+        return None
+    try:
+        return _fingerprint_index()
+    except UsageError as exc:
+        raise UsageError(f"{exc}: the policy {policy.policy_id!r} turns content_id on") from None
+
+
+def _check_content(fileobj: Any, references: Any) -> Any:
+    from gatekeeper import content_id
+
+    fileobj.seek(0)
+    with _aws_calls("matching against the reference catalogue"):
+        return content_id.check(fileobj, references)
 
 
 # ----------------------------------------------------------------- invoke
@@ -313,12 +349,129 @@ def cmd_reevaluate(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     table = _flags_table(args.segments)
+    references = _references(policy)
     with _aws_calls(f"reevaluate {table.table_name}"):
         progress = ProgressBar(table.approximate_item_count(), sys.stderr) if sys.stderr.isatty() else None
-        summary = Reevaluator(table, policy, on, on_row=progress).run(args.segments)
+        summary = Reevaluator(table, policy, on, on_row=progress, references=references).run(args.segments)
     if progress is not None:
         progress.close()
     print(json.dumps(summary.to_dict(), sort_keys=True) if args.json else format_summary(summary))
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------- catalogue
+
+
+def cmd_catalogue_init(args: argparse.Namespace) -> int:
+    index = _fingerprint_index()
+    with _aws_calls(f"creating {index.table_name}"):
+        created = index.create_table()
+    print(f"{index.table_name}: {'created' if created else 'already exists'}")
+    return EXIT_OK
+
+
+def _reference_sources(sources: Sequence[str], reference_id: str | None) -> list[tuple[str, str]]:
+    """(source, reference id) of each SOURCE: a local file or s3://bucket/key; the id defaults to its name or key."""
+    if reference_id is not None and len(sources) != 1:
+        raise UsageError("--reference-id names one reference: give exactly one SOURCE with it")
+    found = []
+    for source in sources:
+        if source.startswith("s3://"):
+            bucket, _, key = source[5:].partition("/")
+            if not bucket or not key:
+                raise UsageError(f"{source}: not an s3://bucket/key address")
+            found.append((source, reference_id or key))
+        else:
+            _require_files([source])
+            found.append((source, reference_id or Path(source).name))
+    return found
+
+
+@contextlib.contextmanager
+def _opened(source: str) -> Iterator[Any]:
+    """A local file, or an S3 object fetched whole into a temporary file (a reference is decoded whole)."""
+    if not source.startswith("s3://"):
+        with open(source, "rb") as fileobj:
+            yield fileobj
+        return
+    import tempfile
+
+    from gatekeeper.dal.clients import aws_client
+
+    bucket, _, key = source[5:].partition("/")
+    with tempfile.TemporaryFile() as spool:
+        with _aws_calls(f"reading {source}"):
+            aws_client("s3").download_fileobj(bucket, key, spool)
+        spool.seek(0)
+        yield spool
+
+
+def cmd_catalogue_add(args: argparse.Namespace) -> int:
+    from gatekeeper import content_id
+
+    carve_out = args.carve_out.strip()
+    if not carve_out or ":" in carve_out:
+        raise UsageError(f"--carve-out {args.carve_out!r}: a carve-out id, without ':'")
+    sources = _reference_sources(args.sources, args.reference_id)
+    index = _fingerprint_index()
+    for source, reference_id in sources:
+        with _opened(source) as fileobj, _aws_calls(f"indexing {reference_id}"):
+            try:
+                reference = content_id.index_reference(fileobj, index, reference_id, carve_out, source=source)
+            except content_id.ReferenceUnreadable as exc:
+                raise UsageError(f"{source}: cannot be decoded as audio ({exc})") from exc
+        print(
+            f"{reference.reference_id}: indexed for {reference.carve_out}, {reference.duration_s or 0:.1f} s, "
+            f"{reference.keys} keys, {reference.postings} postings"
+        )
+    return EXIT_OK
+
+
+def cmd_catalogue_remove(args: argparse.Namespace) -> int:
+    index = _fingerprint_index()
+    missing = []
+    for reference_id in args.references:
+        with _aws_calls(f"removing {reference_id}"):
+            removed = index.remove(reference_id)
+        print(f"{reference_id}: {'removed' if removed else 'not in the catalogue'}")
+        if not removed:
+            missing.append(reference_id)
+    if missing:
+        raise UsageError(f"not in the catalogue: {', '.join(missing)}")
+    return EXIT_OK
+
+
+def cmd_catalogue_list(args: argparse.Namespace) -> int:
+    index = _fingerprint_index()
+    with _aws_calls(f"listing {index.table_name}"):
+        references = sorted(index.references(), key=lambda r: (r.carve_out, r.reference_id))
+    for reference in references:
+        if args.json:
+            print(json.dumps(reference.to_dict(), ensure_ascii=False, sort_keys=True))
+        else:
+            print(
+                f"{reference.carve_out:20} {reference.reference_id:40} {reference.duration_s or 0:8.1f} s "
+                f"{reference.keys:7} keys  {reference.added_at or ''}"
+            )
+    if not args.json:
+        print(f"{len(references)} reference(s)", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_catalogue_match(args: argparse.Namespace) -> int:
+    _require_files(args.files)
+    index = _fingerprint_index()
+    for name in args.files:
+        with open(name, "rb") as fileobj:
+            content = _check_content(fileobj, index)
+        result: dict[str, Any] = {"file": name, "matches": [match.to_dict() for match in content.matches]}
+        if content.unchecked is not None:
+            result["unchecked"] = content.unchecked
+        if args.json:
+            print(json.dumps(result, ensure_ascii=False))
+        else:
+            found = ", ".join(f"{m.carve_out}/{m.reference_id} (score {m.score})" for m in content.matches)
+            print(f"{name}: {found or ('unchecked: ' + content.unchecked if content.unchecked else 'no match')}")
     return EXIT_OK
 
 
@@ -397,6 +550,26 @@ def build_parser() -> argparse.ArgumentParser:
     check = policy_sub.add_parser("check", help="validate a policy file and explain every problem")
     check.add_argument("file", metavar="FILE")
     check.set_defaults(func=cmd_policy_check)
+
+    p = sub.add_parser("catalogue", help="the reference catalogue of content identification (FINGERPRINT_TABLE_NAME)")
+    catalogue = p.add_subparsers(dest="catalogue_command", required=True)
+    c = catalogue.add_parser("init", help="create the fingerprint index table where it does not exist")
+    c.set_defaults(func=cmd_catalogue_init)
+    c = catalogue.add_parser("add", help="index reference recordings (local files or s3://bucket/key)")
+    c.add_argument("--carve-out", required=True, metavar="ID", help="the carve-out the recordings belong to")
+    c.add_argument("--reference-id", metavar="REF", help="the reference's id (one SOURCE only; default: its name or key)")
+    c.add_argument("sources", nargs="+", metavar="SOURCE")
+    c.set_defaults(func=cmd_catalogue_add)
+    c = catalogue.add_parser("remove", help="remove references")
+    c.add_argument("references", nargs="+", metavar="REF")
+    c.set_defaults(func=cmd_catalogue_remove)
+    c = catalogue.add_parser("list", help="every reference of the catalogue")
+    c.add_argument("--json", action="store_true", help="one JSON object per reference")
+    c.set_defaults(func=cmd_catalogue_list)
+    c = catalogue.add_parser("match", help="match local files against the catalogue, as an upload is")
+    c.add_argument("files", nargs="+", metavar="FILE")
+    c.add_argument("--json", action="store_true", help="one JSON object per file: file, matches")
+    c.set_defaults(func=cmd_catalogue_match)
     return parser
 
 

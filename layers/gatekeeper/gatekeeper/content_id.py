@@ -7,7 +7,9 @@ The use case between the pure fingerprint (`gatekeeper.fingerprint`), the decode
   them, look the fingerprint's keys up and match — a `ContentCheck` for the decision;
 - `rematch(stored, index)`: the same from a fingerprint stored with an earlier
   verdict, reading no audio (`gatekeeper reevaluate` after the catalogue grew);
-- `index_reference(...)`: decode a whole reference recording and index it.
+- `index_reference(fileobj, index, reference_id, carve_out)`: decode a whole
+  reference recording, fingerprint it and index it (`gatekeeper catalogue add`,
+  the reference indexing function).
 
 Content that cannot be checked is a result (`ContentCheck.unchecked`), never an
 error; a failing index or source is an error (the event is retried). This module
@@ -16,10 +18,10 @@ imports numpy and PyAV: nothing imports it unless the policy turns `content_id` 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO
 
 from gatekeeper import audio, fingerprint
+from gatekeeper.dal import ReferenceIndex
 from gatekeeper.models import ContentCheck, ContentMatch
 
 #: Keys looked up per upload: 9 BatchGetItem requests of 100, and one more resolves the matches.
@@ -28,15 +30,7 @@ MAX_QUERY_KEYS = 900
 STALE_FINGERPRINT = "stale-fingerprint"
 
 
-class ReferenceLookup(Protocol):
-    """What matching needs of the index (`FingerprintIndex` on DynamoDB)."""
-
-    def postings(self, keys: Sequence[int]) -> Mapping[int, Sequence[tuple[int, int]]]: ...
-
-    def resolve(self, numbers: Iterable[int]) -> Mapping[int, object]: ...
-
-
-def check(fileobj: BinaryIO, index: ReferenceLookup, *, limits: audio.Limits | None = None) -> ContentCheck:
+def check(fileobj: BinaryIO, index: ReferenceIndex, *, limits: audio.Limits | None = None) -> ContentCheck:
     """Sample, fingerprint and match the audio of one upload."""
     sampled = audio.sample_windows(fileobj, limits=limits or audio.Limits())
     if sampled.unchecked is not None:
@@ -45,7 +39,7 @@ def check(fileobj: BinaryIO, index: ReferenceLookup, *, limits: audio.Limits | N
     return ContentCheck(fingerprint=fingerprint.encode(found), matches=tuple(matches(found, index)))
 
 
-def rematch(stored: ContentCheck, index: ReferenceLookup) -> ContentCheck:
+def rematch(stored: ContentCheck, index: ReferenceIndex) -> ContentCheck:
     """Match a stored fingerprint again against the catalogue as it is now (no audio read)."""
     if stored.fingerprint is None:
         return stored
@@ -56,7 +50,7 @@ def rematch(stored: ContentCheck, index: ReferenceLookup) -> ContentCheck:
     return ContentCheck(fingerprint=stored.fingerprint, matches=tuple(matches(found, index)))
 
 
-def matches(found: fingerprint.Fingerprint, index: ReferenceLookup) -> list[ContentMatch]:
+def matches(found: fingerprint.Fingerprint, index: ReferenceIndex) -> list[ContentMatch]:
     """The references `found` matches, best first, with their ids and carve-outs."""
     query = fingerprint.select(found, MAX_QUERY_KEYS)
     keys = fingerprint.query_keys(query, MAX_QUERY_KEYS)
@@ -82,3 +76,25 @@ def matches(found: fingerprint.Fingerprint, index: ReferenceLookup) -> list[Cont
             )
         )
     return out
+
+
+class ReferenceUnreadable(ValueError):
+    """A reference recording whose audio cannot be decoded whole (it is not indexed)."""
+
+
+def index_reference(
+    fileobj: BinaryIO, index: Any, reference_id: str, carve_out: str, *, source: str | None = None
+) -> Any:
+    """Decode a whole reference recording, fingerprint it densely and index it (replacing an earlier one)."""
+    sampled = audio.decode_whole(fileobj)
+    if sampled.unchecked is not None or not sampled.windows:
+        raise ReferenceUnreadable(f"{reference_id}: {sampled.unchecked or 'no audio'}")
+    pcm = sampled.windows[0].pcm
+    found = fingerprint.reference_fingerprint(pcm)
+    return index.add(
+        reference_id,
+        carve_out,
+        fingerprint.reference_postings(found),
+        duration_s=pcm.size / fingerprint.SAMPLE_RATE,
+        source=source,
+    )

@@ -38,3 +38,7 @@ def caused_by(exc: BaseException | None, kind: type[BaseException]) -> BaseExcep
 class PolicyUnavailable(GatekeeperError):
     """The policy could not be fetched for a transient reason (throttling, a 5xx, a timeout, no
     connection, after botocore's retries): every record waits and is retried; never a verdict."""
+
+
+class ContentIndexMissing(GatekeeperError):
+    """The policy turns content identification on, but no reference index is configured."""

@@ -1,8 +1,9 @@
 """The gatekeeper's one job per object event, over the adapters of `gatekeeper.dal`.
 
-A creation: open the object the event names → read its tags → decide each purpose
-→ write the verdict, conditionally on the event being the newest for the key. A
-removal: revoke. Content problems become fail-closed verdicts (`UNREADABLE`); a
+A creation: open the object the event names → read its tags (and, when the policy
+turns `content_id` on, match its audio against the reference catalogue) → decide
+each purpose → write the verdict, conditionally on the event being the newest for
+the key. A removal: revoke. Content problems become fail-closed verdicts (`UNREADABLE`); a
 stale event is an outcome (`superseded`); transient failures (AWS calls, an
 invalid policy) propagate so the event is retried.
 """
@@ -12,13 +13,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import BinaryIO
 from enum import StrEnum
 
 from gatekeeper import tags
-from gatekeeper.dal import FlagsStore, ObjectSource, PolicyProvider, VerdictRow
-from gatekeeper.errors import ObjectSuperseded
+from gatekeeper.dal import FlagsStore, ObjectSource, PolicyProvider, ReferenceIndex, VerdictRow
+from gatekeeper.errors import ContentIndexMissing, ObjectSuperseded
 from gatekeeper.logic.decision import decide, decision_date
-from gatekeeper.models import DecisionInputs, ObjectEvent, PlatformMetadata, Policy, Verdict
+from gatekeeper.models import ContentCheck, DecisionInputs, ObjectEvent, PlatformMetadata, Policy, Verdict
 from gatekeeper.tags.limits import DEFAULT_LIMITS, Limits
 
 
@@ -62,6 +64,7 @@ class Gatekeeper:
         limits: Limits = DEFAULT_LIMITS,
         today: Callable[[], dt.date] = decision_date,
         clock: Callable[[], str] = utc_timestamp,
+        references: ReferenceIndex | None = None,
     ) -> None:
         self._source = source
         self._store = store
@@ -69,10 +72,18 @@ class Gatekeeper:
         self._limits = limits
         self._today = today
         self._clock = clock
+        self._references = references
 
     def policy(self) -> Policy:
-        """The policy decisions are made under; raises `PolicyError` if invalid."""
-        return self._policies.policy()
+        """The policy decisions are made under; raises `PolicyError` if invalid.
+
+        A policy that turns `content_id` on with no reference index configured raises
+        `ContentIndexMissing` (every upload would be decided without its content check).
+        """
+        policy = self._policies.policy()
+        if policy.content_id is not None and self._references is None:
+            raise ContentIndexMissing("the policy turns content_id on, and FINGERPRINT_TABLE_NAME is not set")
+        return policy
 
     def handle(self, event: ObjectEvent) -> Result:
         policy = self.policy()
@@ -87,9 +98,12 @@ class Gatekeeper:
             return Result(Outcome.SUPERSEDED, event, detail=f"object gone or changed since the event: {exc}")
         try:
             extraction = tags.extract(stored.body, limits=self._limits)
+            content = self._check_content(stored.body) if policy.content_id is not None else None
         finally:
             stored.body.close()
-        inputs = DecisionInputs(metadata=PlatformMetadata.from_user_metadata(stored.metadata), extraction=extraction)
+        inputs = DecisionInputs(
+            metadata=PlatformMetadata.from_user_metadata(stored.metadata), extraction=extraction, content=content
+        )
         verdict = decide(inputs, policy, self._today())
         row = VerdictRow(
             bucket=event.bucket,
@@ -115,6 +129,13 @@ class Gatekeeper:
             bytes_fetched=getattr(stats, "bytes_fetched", None),
             requests=getattr(stats, "requests", None),
         )
+
+    def _check_content(self, body: BinaryIO) -> ContentCheck:
+        """Content identification of the upload's audio (imported only when the policy turns it on)."""
+        from gatekeeper import content_id
+
+        assert self._references is not None  # `policy()` refuses content_id without an index
+        return content_id.check(body, self._references)
 
     def _revoke(self, event: ObjectEvent, policy: Policy) -> Result:
         if self._store.revoke(event, policy_id=policy.policy_id, decided_at=self._clock()):

@@ -7,13 +7,13 @@ path can run against S3/DynamoDB (the `s3_source`, `flags_table` and
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
 
 from gatekeeper.models import DecisionInputs, ObjectEvent, Policy, Verdict
 
-__all__ = ["FlagsStore", "ObjectSource", "PolicyProvider", "StoredObject", "VerdictRow"]
+__all__ = ["FlagsStore", "ObjectSource", "PolicyProvider", "ReferenceIndex", "StoredObject", "VerdictRow"]
 
 
 @dataclass
@@ -80,6 +80,18 @@ class FlagsStore(Protocol):
     def get(self, object_uri: str) -> Mapping[str, Any] | None: ...
 
     def scan(self, segment: int = 0, total_segments: int = 1) -> Iterator[Mapping[str, Any]]: ...
+
+
+class ReferenceIndex(Protocol):
+    """The reference catalogue's fingerprint index (content identification): `fingerprint_index`."""
+
+    def postings(self, keys: Sequence[int]) -> Mapping[int, Sequence[tuple[int, int]]]:
+        """(reference number, point) pairs of each hash key; absent and hot keys map to nothing."""
+        ...
+
+    def resolve(self, numbers: Iterable[int]) -> Mapping[int, Any]:
+        """The references (`reference_id`, `carve_out`) behind reference numbers; removed ones are absent."""
+        ...
 
 
 class PolicyProvider(Protocol):

@@ -162,6 +162,10 @@ class FingerprintIndex:
         self._max_workers = max_workers
         self.stats = IndexStats()
 
+    def create_table(self) -> bool:
+        """Create this index's table where it does not exist (emulators, tests); False when it did."""
+        return create_table(self._client, self.table_name)
+
     # ------------------------------------------------------------ matching
 
     def postings(self, keys: Sequence[int]) -> dict[int, list[tuple[int, int]]]:
@@ -395,3 +399,17 @@ class FingerprintIndex:
     def _delete(self, pk: str) -> None:
         self.stats.count()
         self._client.delete_item(TableName=self.table_name, Key=_dynamo({"pk": pk}))
+
+
+def index_from_env(client: Any = None, environ: Mapping[str, str] | None = None) -> FingerprintIndex | None:
+    """The index named by `FINGERPRINT_TABLE_NAME` (on AWS or at `AWS_ENDPOINT_URL`), or None when it is unset."""
+    import os
+
+    name = (os.environ if environ is None else environ).get("FINGERPRINT_TABLE_NAME", "").strip()
+    if not name:
+        return None
+    if client is None:
+        from gatekeeper.dal.clients import aws_client
+
+        client = aws_client("dynamodb")
+    return FingerprintIndex(client, name)

@@ -1,7 +1,9 @@
 """Re-decision of every verdict under a new policy, from the rows' stored `inputs`.
 
 No audio is read: each row keeps the platform metadata, rights values and signals
-its decision needed. A parallel scan (one thread per segment) decides every
+its decision needed, and, with the policy's `content_id` on, the upload's audio
+fingerprint, which is matched again against the reference catalogue as it is now
+(a catalogue that grew flips the rows of its recordings). A parallel scan (one thread per segment) decides every
 `decided` row again and rewrites only those whose verdict or `policy_id` changed,
 conditionally on the row still describing the same upload at the same sequencer
 (`FlagsTable.replace_verdict`): a newer event written during the run wins, and a
@@ -15,18 +17,19 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Protocol
 
 import boto3
 from botocore.config import Config
 
-from gatekeeper.dal import VerdictRow
+from gatekeeper.dal import ReferenceIndex, VerdictRow
 from gatekeeper.dal.clients import LAMBDA_CLIENT_CONFIG
 from gatekeeper.dal.flags_table import STATUS_DECIDED, FlagsTable
 from gatekeeper.logic.decision import decide, reason_code
-from gatekeeper.models import PURPOSES, DecisionInputs, Policy, Verdict
+from gatekeeper.errors import ContentIndexMissing
+from gatekeeper.models import PURPOSES, ContentCheck, DecisionInputs, Policy, Verdict
 from gatekeeper.service import utc_timestamp
 
 
@@ -127,18 +130,24 @@ class Reevaluator:
         *,
         clock: Callable[[], str] = utc_timestamp,
         on_row: Callable[[RowOutcome], None] | None = None,
+        references: ReferenceIndex | None = None,
     ) -> None:
+        if policy.content_id is not None and references is None:
+            raise ContentIndexMissing("the policy turns content_id on, and FINGERPRINT_TABLE_NAME is not set")
         self._table = table
         self._policy = policy
         self._on = on
         self._clock = clock
         self._on_row = on_row
+        self._references = references
 
     def reevaluate(self, item: Mapping[str, Any], summary: Summary) -> RowOutcome:
         """Decide one scanned row again; write it only if the verdict or policy changed."""
         if item.get("status") != STATUS_DECIDED or not isinstance(item.get("inputs"), Mapping):
             return RowOutcome.SKIPPED
         inputs = DecisionInputs.from_dict(item["inputs"])
+        if self._policy.content_id is not None and inputs.content is not None:
+            inputs = replace(inputs, content=self._rematch(inputs.content))
         verdict = decide(inputs, self._policy, self._on)
         if not verdict_changed(item, verdict):
             return RowOutcome.UNCHANGED
@@ -146,6 +155,13 @@ class Reevaluator:
             return RowOutcome.SUPERSEDED
         summary.record_rewrite(item, verdict)
         return RowOutcome.REWRITTEN
+
+    def _rematch(self, content: ContentCheck) -> ContentCheck:
+        """The stored fingerprint matched against the catalogue as it is now: no audio is read."""
+        from gatekeeper import content_id
+
+        assert self._references is not None
+        return content_id.rematch(content, self._references)
 
     def run_segment(self, segment: int, total_segments: int) -> Summary:
         """One segment of a parallel scan."""

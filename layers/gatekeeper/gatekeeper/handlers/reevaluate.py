@@ -27,6 +27,7 @@ from gatekeeper.dal.clients import aws_client
 from gatekeeper.dal.policy_source import PolicySource
 from gatekeeper.downstream.reevaluate import Reevaluator, flags_table_for
 from gatekeeper.errors import PolicyUnavailable
+from gatekeeper.dal.fingerprint_index import index_from_env
 from gatekeeper.handlers.observability import count, logger
 from gatekeeper.logic.decision import decision_date
 from gatekeeper.models import Policy, PolicyError
@@ -70,7 +71,7 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     segment, total = segments_of(event)
     policy = _policy()
     table = flags_table_for(os.environ["FLAGS_TABLE_NAME"], total if segment is None else 1)
-    reevaluator = Reevaluator(table, policy, decision_date())
+    reevaluator = Reevaluator(table, policy, decision_date(), references=index_from_env())
     logger.append_keys(policy_id=policy.policy_id, segment=segment, total_segments=total)
     summary = reevaluator.run(total) if segment is None else reevaluator.run_segment(segment, total)
     report = {"policy_id": policy.policy_id, "segment": segment, "total_segments": total, **summary.to_dict()}

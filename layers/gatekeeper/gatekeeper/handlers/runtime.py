@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from gatekeeper.dal.clients import aws_client
+from gatekeeper.dal.fingerprint_index import FingerprintIndex
 from gatekeeper.dal.flags_table import FlagsTable
 from gatekeeper.dal.policy_source import PolicySource
 from gatekeeper.dal.s3_source import S3ObjectSource
@@ -25,6 +26,7 @@ DEFAULT_MIN_REMAINING_MS = 10_000
 #: The variables the runtime is built from (besides every `GATEKEEPER_LIMIT_*`).
 CONFIG_VARIABLES = (
     "FLAGS_TABLE_NAME",
+    "FINGERPRINT_TABLE_NAME",
     "POLICY_URI",
     "GATEKEEPER_POLICY_TTL_SECONDS",
     "GATEKEEPER_POLICY_MAX_BYTES",
@@ -64,11 +66,13 @@ def _build(snapshot: tuple[tuple[str, str], ...]) -> Runtime:
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from exc
     s3, dynamodb = aws_client("s3"), aws_client("dynamodb")
+    fingerprint_table = env["FINGERPRINT_TABLE_NAME"].strip()
     gatekeeper = Gatekeeper(
         S3ObjectSource(s3),
         FlagsTable(dynamodb, table_name),
         PolicySource.from_env(s3_client=s3, environ=env),
         limits=limits,
+        references=FingerprintIndex(dynamodb, fingerprint_table) if fingerprint_table else None,
     )
     return Runtime(gatekeeper, min_remaining_ms, s3, dynamodb)
 

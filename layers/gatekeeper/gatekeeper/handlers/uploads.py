@@ -33,7 +33,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gatekeeper.downstream.backfill import SUCCEEDED, batch_response, failed_task, task_result
-from gatekeeper.errors import PolicyUnavailable
+from gatekeeper.errors import ContentIndexMissing, PolicyUnavailable
 from gatekeeper.events import (
     EventShape,
     UnsupportedEvent,
@@ -185,6 +185,7 @@ _WHOLE_INVOCATION_FAILURES: tuple[tuple[type[Exception], str, str | None], ...] 
     (PolicyError, "invalid policy: failing every record so it is retried", "PolicyInvalid"),
     (PolicyUnavailable, "policy unavailable: failing every record so it is retried", "PolicyUnavailable"),
     (ConfigurationError, "invalid configuration: failing every record so it is retried", None),
+    (ContentIndexMissing, "content identification is on without a reference index: failing every record", None),
 )
 
 
@@ -219,7 +220,7 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         current = runtime()
         current.gatekeeper.policy()
-    except (PolicyError, PolicyUnavailable, ConfigurationError) as error:
+    except (PolicyError, PolicyUnavailable, ConfigurationError, ContentIndexMissing) as error:
         return _fail_everything(event, shape, error)
     if shape is EventShape.SQS:
         return _handle_sqs(event, context, current.min_remaining_ms)
