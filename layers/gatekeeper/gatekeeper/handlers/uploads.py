@@ -2,7 +2,7 @@
 
 - SQS batches: each message is processed on its own and failures are reported per
   message (`batchItemFailures`, through Powertools' `BatchProcessor`); the batch
-  itself never fails.
+  itself never fails (the shapes' semantics are `handlers.dispatch`'s).
 - S3 notifications and EventBridge events: every record is processed, then the
   invocation raises if any failed, so Lambda retries it and finally sends it to the
   function's on-failure destination (re-processing is harmless: writes are
@@ -23,34 +23,21 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
 from typing import Any
 
 from aws_lambda_powertools import single_metric
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gatekeeper.downstream.backfill import SUCCEEDED, batch_response, failed_task, task_result
+from gatekeeper.downstream.backfill import batch_response, failed_task, task_result
 from gatekeeper.errors import ContentIndexMissing, PolicyUnavailable
-from gatekeeper.events import (
-    EventShape,
-    UnsupportedEvent,
-    batch_task_event,
-    event_shape,
-    object_events,
-    sqs_body_events,
-)
+from gatekeeper.events import EventShape, UnsupportedEvent, event_shape
 from gatekeeper.handlers import snapstart  # noqa: F401 - registers the SnapStart runtime hooks
+from gatekeeper.handlers.dispatch import RecordsFailed, dispatch, task_id
 from gatekeeper.handlers.observability import count, logger, metrics
 from gatekeeper.handlers.runtime import ConfigurationError, runtime
 from gatekeeper.models import PURPOSES, ObjectEvent, PolicyError
 from gatekeeper.service import Outcome, Result
-
-
-class RecordsFailed(RuntimeError):
-    """Some records of a non-SQS event failed: raised so Lambda retries the event."""
 
 
 class OutOfTime(RuntimeError):
@@ -108,78 +95,6 @@ def _process(event: ObjectEvent, context: LambdaContext, min_remaining_ms: int) 
         return result
 
 
-def _process_all(events: Iterable[ObjectEvent], context: LambdaContext, min_remaining_ms: int) -> int:
-    """Handle every event, whatever happens to the others; the number that failed."""
-    failures = 0
-    for event in events:
-        try:
-            _process(event, context, min_remaining_ms)
-        except Exception:
-            failures += 1
-    return failures
-
-
-# ---------------------------------------------------------------- event shapes
-
-
-def _handle_sqs(event: dict[str, Any], context: LambdaContext, min_remaining_ms: int) -> dict[str, Any]:
-    def record_handler(record: SQSRecord) -> None:
-        try:
-            object_events_in_body = sqs_body_events(record.body)
-        except ValueError:
-            logger.exception(
-                "malformed SQS message: it will be retried, then moved to the dead-letter queue",
-                extra={"message_id": record.message_id},
-            )
-            raise
-        failed = _process_all(object_events_in_body, context, min_remaining_ms)
-        if failed:
-            raise RecordsFailed(f"message {record.message_id}: {failed} object event(s) failed")
-
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    response = process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
-    failed_messages = len(response.get("batchItemFailures", []))
-    if failed_messages:
-        count("RecordFailures", failed_messages)
-    return dict(response)
-
-
-def _handle_direct(event: dict[str, Any], context: LambdaContext, min_remaining_ms: int) -> dict[str, Any]:
-    events = object_events(event)
-    failed = _process_all(events, context, min_remaining_ms)
-    if failed:
-        count("RecordFailures", failed)
-        raise RecordsFailed(f"{failed} of {len(events)} object event(s) failed; the event will be retried")
-    return {"processed": len(events)}
-
-
-def _task_id(task: Any) -> str:
-    return str(task.get("taskId", "")) if isinstance(task, dict) else ""
-
-
-def _handle_batch(event: dict[str, Any], context: LambdaContext, min_remaining_ms: int) -> dict[str, Any]:
-    """S3 Batch Operations: a result code for every task; the invocation itself never fails."""
-    schema_version = str(event["invocationSchemaVersion"])
-    records = []
-    for task in event["tasks"]:
-        try:
-            object_event = batch_task_event(task, schema_version)
-        except UnsupportedEvent as exc:
-            logger.error("malformed S3 Batch Operations task", extra={"task": task, "error": str(exc)})
-            records.append(failed_task(_task_id(task), exc, permanent=True))
-            continue
-        try:
-            records.append(task_result(_task_id(task), _process(object_event, context, min_remaining_ms)))
-        except Exception as exc:
-            records.append(failed_task(_task_id(task), exc))
-    failed = sum(record.result_code != SUCCEEDED for record in records)
-    if failed:
-        count("RecordFailures", failed)
-    return batch_response(event, records)
-
-
 #: Why every record of an invocation fails: (log message, metric), by the kind of problem.
 _WHOLE_INVOCATION_FAILURES: tuple[tuple[type[Exception], str, str | None], ...] = (
     (PolicyError, "invalid policy: failing every record so it is retried", "PolicyInvalid"),
@@ -189,7 +104,7 @@ _WHOLE_INVOCATION_FAILURES: tuple[tuple[type[Exception], str, str | None], ...] 
 )
 
 
-def _fail_everything(event: dict[str, Any], shape: EventShape, error: Exception) -> dict[str, Any]:
+def fail_everything(event: dict[str, Any], shape: EventShape, error: Exception) -> dict[str, Any]:
     """Fail every record, saying why once: they are retried and wait for a fix.
 
     SQS: every message in `batchItemFailures`; S3 Batch Operations: every task a
@@ -201,7 +116,7 @@ def _fail_everything(event: dict[str, Any], shape: EventShape, error: Exception)
         count(metric)
     if shape is EventShape.S3_BATCH:
         count("RecordFailures", len(event["tasks"]))
-        return batch_response(event, [failed_task(_task_id(task), error) for task in event["tasks"]])
+        return batch_response(event, [failed_task(task_id(task), error) for task in event["tasks"]])
     records = event.get("Records") or [event]
     count("RecordFailures", len(records))
     if shape is EventShape.SQS:
@@ -221,9 +136,7 @@ def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         current = runtime()
         current.gatekeeper.policy()
     except (PolicyError, PolicyUnavailable, ConfigurationError, ContentIndexMissing) as error:
-        return _fail_everything(event, shape, error)
-    if shape is EventShape.SQS:
-        return _handle_sqs(event, context, current.min_remaining_ms)
-    if shape is EventShape.S3_BATCH:
-        return _handle_batch(event, context, current.min_remaining_ms)
-    return _handle_direct(event, context, current.min_remaining_ms)
+        return fail_everything(event, shape, error)
+    return dispatch(
+        event, context, shape, lambda object_event: _process(object_event, context, current.min_remaining_ms), task_result
+    )
