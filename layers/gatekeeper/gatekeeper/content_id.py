@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any, BinaryIO
 
 from gatekeeper import audio, fingerprint
-from gatekeeper.dal import ReferenceIndex
+from gatekeeper.dal import ReferenceCatalogue, ReferenceIndex
 from gatekeeper.models import ContentCheck, ContentMatch
 
 #: Keys looked up per upload: 9 BatchGetItem requests of 100, and one more resolves the matches.
@@ -83,7 +83,7 @@ class ReferenceUnreadable(ValueError):
 
 
 def index_reference(
-    fileobj: BinaryIO, index: Any, reference_id: str, carve_out: str, *, source: str | None = None
+    fileobj: BinaryIO, index: ReferenceCatalogue, reference_id: str, carve_out: str, *, source: str | None = None
 ) -> Any:
     """Decode a whole reference recording, fingerprint it densely and index it (replacing an earlier one)."""
     sampled = audio.decode_whole(fileobj)

@@ -13,7 +13,7 @@ from typing import Any, BinaryIO, Protocol
 
 from gatekeeper.models import DecisionInputs, ObjectEvent, Policy, Verdict
 
-__all__ = ["FlagsStore", "ObjectSource", "PolicyProvider", "ReferenceIndex", "StoredObject", "VerdictRow"]
+__all__ = ["FlagsStore", "ObjectSource", "PolicyProvider", "ReferenceCatalogue", "ReferenceIndex", "StoredObject", "VerdictRow"]
 
 
 @dataclass
@@ -92,6 +92,24 @@ class ReferenceIndex(Protocol):
     def resolve(self, numbers: Iterable[int]) -> Mapping[int, Any]:
         """The references (`reference_id`, `carve_out`) behind reference numbers; removed ones are absent."""
         ...
+
+
+class ReferenceCatalogue(ReferenceIndex, Protocol):
+    """The index as the catalogue's keeper sees it: references added, looked up and removed."""
+
+    def get(self, reference_id: str) -> Any | None: ...
+
+    def add(
+        self,
+        reference_id: str,
+        carve_out: str,
+        postings: Iterable[tuple[int, int]],
+        *,
+        duration_s: float | None = None,
+        source: str | None = None,
+    ) -> Any: ...
+
+    def remove(self, reference_id: str) -> bool: ...
 
 
 class PolicyProvider(Protocol):

@@ -44,21 +44,22 @@ def task_result(task_id: str, result: Result) -> S3BatchOperationResponseRecord:
     """The result record of a task the gatekeeper handled."""
     if result.outcome is Outcome.DECIDED:
         detail = "unreadable, decided fail-closed" if result.unreadable else "decided"
-        return _record(task_id, SUCCEEDED, f"{detail}: {_verdict_summary(result)}")
+        return batch_record(task_id, SUCCEEDED, f"{detail}: {_verdict_summary(result)}")
     if result.outcome is Outcome.SUPERSEDED and result.verdict is not None:
         # Read and decided, but an event for this key is newer: its verdict stands.
-        return _record(task_id, SUCCEEDED, f"superseded: {result.detail}")
+        return batch_record(task_id, SUCCEEDED, f"superseded: {result.detail}")
     # Not read at all: the object (or the version the task names) is gone.
-    return _record(task_id, PERMANENT_FAILURE, f"{result.outcome.value}: {result.detail}")
+    return batch_record(task_id, PERMANENT_FAILURE, f"{result.outcome.value}: {result.detail}")
 
 
 def failed_task(task_id: str, error: BaseException, *, permanent: bool = False) -> S3BatchOperationResponseRecord:
     """The result record of a task that raised: retried unless it can never succeed."""
     code = PERMANENT_FAILURE if permanent else TEMPORARY_FAILURE
-    return _record(task_id, code, f"{type(error).__name__}: {error}")
+    return batch_record(task_id, code, f"{type(error).__name__}: {error}")
 
 
-def _record(task_id: str, code: ResultCode, text: str) -> S3BatchOperationResponseRecord:
+def batch_record(task_id: str, code: ResultCode, text: str) -> S3BatchOperationResponseRecord:
+    """One task's result record (the result string cut to what a completion report keeps)."""
     return S3BatchOperationResponseRecord(task_id=task_id, result_code=code, result_string=text[:MAX_RESULT_STRING])
 
 
