@@ -98,10 +98,13 @@ def test_verdict_item_has_exactly_the_spec_attributes(table: FlagsTable) -> None
             "rights": {"label": ["Indie Label"], "isrc": ["GBAYE0000001"]},
             "signals": ["tag:GENAI_TRAINING=no"],
             "format": "mp3",
+            "consent": {"source": "object"},
         },
         "decided_at": "2026-01-15T10:00:00.000Z",
-        # the implementation's own: the key of the eligible-only index of the eligible purpose
+        # the implementation's own: the key of the eligible-only index of the eligible purpose,
+        # and of the uploader index (consent propagation)
         "elig_ai_training": eligible_shard(URI),
+        "uploader_id": "u-1",
     }
 
 

@@ -95,10 +95,12 @@ def test_upload_through_real_s3_to_sqs_notifications_yields_the_spec_row(handler
             "rights": {k: [v] for k, v in TAGS.items()},
             "signals": [],
             "format": "mp3",
+            "consent": {"source": "object"},
         },
-        # the implementation's own: the keys of the eligible-only indexes
+        # the implementation's own: the keys of the eligible-only indexes and of the uploader index
         "elig_ai_training": eligible_shard(uri),
         "elig_genai_training": eligible_shard(uri),
+        "uploader_id": "u-42",
     }
 
 

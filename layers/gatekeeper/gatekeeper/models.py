@@ -217,16 +217,64 @@ class ContentCheck:
 
 
 @dataclass(frozen=True)
+class AccountConsent:
+    """An uploader's choices in their account (the consent table, SPEC "Account consent"; trusted).
+
+    They change after upload, so a decision reads the record as it is now: opted
+    out of all AI use when either the object's metadata or the account says so;
+    opted in to `genai_training` as the account says, whatever the object said.
+    """
+
+    uploader_id: str
+    ai_opt_out: bool = False
+    genai_opt_in: bool = False
+    updated_at: str | None = None
+
+    def to_dict(self) -> dict:
+        out: dict = {"uploader_id": self.uploader_id, "ai_opt_out": self.ai_opt_out, "genai_opt_in": self.genai_opt_in}
+        if self.updated_at:
+            out["updated_at"] = self.updated_at
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> AccountConsent:
+        return cls(
+            uploader_id=str(data["uploader_id"]),
+            ai_opt_out=data.get("ai_opt_out") is True,
+            genai_opt_in=data.get("genai_opt_in") is True,
+            updated_at=str(data["updated_at"]) if data.get("updated_at") else None,
+        )
+
+
+@dataclass(frozen=True)
 class DecisionInputs:
     """Everything a decision needs; stored as the row's `inputs` for re-decision.
 
     `content` is None when content identification was not run (the policy does not
-    turn it on), else what it found.
+    turn it on), else what it found. `consent` is the uploader's account record
+    when there is one (None: no record, or no consent table), read at decision
+    time; a re-decision reads it again.
     """
 
     metadata: PlatformMetadata
     extraction: Extraction
     content: ContentCheck | None = None
+    consent: AccountConsent | None = None
+
+    @property
+    def opted_out(self) -> bool:
+        """Opted out of all AI use: the object's metadata or the account says so (either can only deny)."""
+        return self.metadata.ai_opt_out or (self.consent is not None and self.consent.ai_opt_out)
+
+    @property
+    def genai_opted_in(self) -> bool:
+        """Opted in to `genai_training`: the account's choice when it has a record, else the object's."""
+        return self.consent.genai_opt_in if self.consent is not None else self.metadata.genai_opt_in
+
+    @property
+    def consent_source(self) -> str:
+        """Which consent decided: `account` (its record) or `object` (the upload's metadata)."""
+        return "account" if self.consent is not None else "object"
 
     @property
     def signals(self) -> list[str]:
@@ -240,6 +288,9 @@ class DecisionInputs:
         out = {"metadata": self.metadata.to_user_metadata(), **self.extraction.to_dict()}
         if self.content is not None:
             out["content"] = self.content.to_dict()
+        out["consent"] = {"source": self.consent_source}
+        if self.consent is not None:
+            out["consent"]["account"] = self.consent.to_dict()
         return out
 
     def rights_summary(self) -> dict[str, str]:
@@ -260,10 +311,12 @@ class DecisionInputs:
     @classmethod
     def from_dict(cls, data: Mapping) -> DecisionInputs:
         content = data.get("content")
+        account = (data.get("consent") or {}).get("account") if isinstance(data.get("consent"), Mapping) else None
         return cls(
             metadata=PlatformMetadata.from_user_metadata(data.get("metadata") or {}),
             extraction=Extraction.from_dict(data),
             content=ContentCheck.from_dict(content) if isinstance(content, Mapping) else None,
+            consent=AccountConsent.from_dict(account) if isinstance(account, Mapping) else None,
         )
 
 

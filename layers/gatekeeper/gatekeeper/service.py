@@ -12,15 +12,23 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import BinaryIO
 from enum import StrEnum
 
 from gatekeeper import tags
-from gatekeeper.dal import FlagsStore, ObjectSource, PolicyProvider, ReferenceIndex, VerdictRow
+from gatekeeper.dal import ConsentStore, FlagsStore, ObjectSource, PolicyProvider, ReferenceIndex, VerdictRow
 from gatekeeper.errors import ContentIndexMissing, ObjectSuperseded
 from gatekeeper.logic.decision import decide, decision_date
-from gatekeeper.models import ContentCheck, DecisionInputs, ObjectEvent, PlatformMetadata, Policy, Verdict
+from gatekeeper.models import (
+    AccountConsent,
+    ContentCheck,
+    DecisionInputs,
+    ObjectEvent,
+    PlatformMetadata,
+    Policy,
+    Verdict,
+)
 from gatekeeper.tags.limits import DEFAULT_LIMITS, Limits
 
 
@@ -65,6 +73,7 @@ class Gatekeeper:
         today: Callable[[], dt.date] = decision_date,
         clock: Callable[[], str] = utc_timestamp,
         references: ReferenceIndex | None = None,
+        consents: ConsentStore | None = None,
     ) -> None:
         self._source = source
         self._store = store
@@ -73,6 +82,7 @@ class Gatekeeper:
         self._today = today
         self._clock = clock
         self._references = references
+        self._consents = consents
 
     def policy(self) -> Policy:
         """The policy decisions are made under; raises `PolicyError` if invalid.
@@ -101,9 +111,8 @@ class Gatekeeper:
             content = self._check_content(stored.body) if policy.content_id is not None else None
         finally:
             stored.body.close()
-        inputs = DecisionInputs(
-            metadata=PlatformMetadata.from_user_metadata(stored.metadata), extraction=extraction, content=content
-        )
+        metadata = PlatformMetadata.from_user_metadata(stored.metadata)
+        inputs = DecisionInputs(metadata, extraction, content, self._consent(metadata))
         verdict = decide(inputs, policy, self._today())
         row = VerdictRow(
             bucket=event.bucket,
@@ -120,6 +129,8 @@ class Gatekeeper:
         row = self._store.fit(row)
         stats = getattr(stored.body, "stats", None)
         written = self._store.put_verdict(row)
+        if written:
+            row = self._follow_consent(row, policy)
         return Result(
             Outcome.DECIDED if written else Outcome.SUPERSEDED,
             event,
@@ -129,6 +140,30 @@ class Gatekeeper:
             bytes_fetched=getattr(stats, "bytes_fetched", None),
             requests=getattr(stats, "requests", None),
         )
+
+    def _consent(self, metadata: PlatformMetadata) -> AccountConsent | None:
+        """The uploader's account record as it is now (no consent table, no uploader id: none)."""
+        if self._consents is None or not metadata.uploader_id:
+            return None
+        return self._consents.get(metadata.uploader_id)
+
+    def _follow_consent(self, row: VerdictRow, policy: Policy) -> VerdictRow:
+        """Re-decide a row just written if its account's consent changed meanwhile.
+
+        The propagation of a change re-decides the rows it finds in the uploader
+        index; a row written after it looked is this upload's to bring up to date.
+        A few rounds at most: each follows a change a person made.
+        """
+        for _ in range(3):
+            now = self._consent(row.inputs.metadata)
+            if now == row.inputs.consent:
+                return row
+            inputs = replace(row.inputs, consent=now)
+            redecided = self._store.fit(replace(row, inputs=inputs, verdict=decide(inputs, policy, self._today())))
+            if not self._store.replace_verdict(redecided):
+                return row  # a newer event or re-decision wrote the row: its verdict stands
+            row = redecided
+        return row
 
     def _check_content(self, body: BinaryIO) -> ContentCheck:
         """Content identification of the upload's audio (imported only when the policy turns it on)."""

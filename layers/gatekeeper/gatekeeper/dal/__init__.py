@@ -11,9 +11,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
 
-from gatekeeper.models import DecisionInputs, ObjectEvent, Policy, Verdict
+from gatekeeper.models import AccountConsent, DecisionInputs, ObjectEvent, Policy, Verdict
 
-__all__ = ["FlagsStore", "ObjectSource", "PolicyProvider", "ReferenceCatalogue", "ReferenceIndex", "StoredObject", "VerdictRow"]
+__all__ = ["ConsentStore", "FlagsStore", "ObjectSource", "PolicyProvider", "ReferenceCatalogue", "ReferenceIndex", "StoredObject", "VerdictRow"]
 
 
 @dataclass
@@ -75,6 +75,8 @@ class FlagsStore(Protocol):
 
     def put_verdict(self, row: VerdictRow) -> bool: ...
 
+    def replace_verdict(self, row: VerdictRow) -> bool: ...
+
     def revoke(self, event: ObjectEvent, *, policy_id: str, decided_at: str) -> bool: ...
 
     def get(self, object_uri: str) -> Mapping[str, Any] | None: ...
@@ -110,6 +112,12 @@ class ReferenceCatalogue(ReferenceIndex, Protocol):
     ) -> Any: ...
 
     def remove(self, reference_id: str) -> bool: ...
+
+
+class ConsentStore(Protocol):
+    """The account consent table (`consent_table`): an uploader's record as it is now, or None."""
+
+    def get(self, uploader_id: str) -> AccountConsent | None: ...
 
 
 class PolicyProvider(Protocol):

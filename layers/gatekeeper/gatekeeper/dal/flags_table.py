@@ -41,6 +41,22 @@ ELIGIBLE_INDEX_PROJECTION: tuple[str, ...] = (
     "policy_id",
     "decided_at",
 )
+#: The index of an account's rows (consent propagation), and what a re-decision needs of a row.
+UPLOADER_INDEX = "by-uploader"
+UPLOADER_INDEX_PROJECTION: tuple[str, ...] = (
+    "bucket",
+    "key",
+    "version_id",
+    "etag",
+    "size",
+    "sequencer",
+    "status",
+    "inputs",
+    "eligible",
+    "reasons",
+    "policy_id",
+    "terms_version",
+)
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -61,6 +77,7 @@ def table_schema() -> dict[str, Any]:
         "AttributeDefinitions": [
             {"AttributeName": "object_uri", "AttributeType": "S"},
             *({"AttributeName": eligible_attribute(p), "AttributeType": "S"} for p in PURPOSES),
+            {"AttributeName": "uploader_id", "AttributeType": "S"},
         ],
         "KeySchema": [{"AttributeName": "object_uri", "KeyType": "HASH"}],
         "GlobalSecondaryIndexes": [
@@ -73,6 +90,16 @@ def table_schema() -> dict[str, Any]:
                 "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(ELIGIBLE_INDEX_PROJECTION)},
             }
             for purpose in PURPOSES
+        ]
+        + [
+            {
+                "IndexName": UPLOADER_INDEX,
+                "KeySchema": [
+                    {"AttributeName": "uploader_id", "KeyType": "HASH"},
+                    {"AttributeName": "object_uri", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(UPLOADER_INDEX_PROJECTION)},
+            }
         ],
         "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
         "BillingMode": "PAY_PER_REQUEST",
@@ -204,6 +231,10 @@ def _item(row: VerdictRow) -> dict[str, Any]:
         "signals": row.inputs.signals,
         "inputs": row.inputs.to_dict(),
         "decided_at": row.decided_at,
+        # The implementation's own: the account's rows by uploader (consent propagation), and
+        # which account record the verdict reflects (a re-decision never goes back to an older one).
+        "uploader_id": row.inputs.metadata.uploader_id,
+        "consent_updated_at": row.inputs.consent.updated_at if row.inputs.consent else None,
     }
     shard = eligible_shard(row.object_uri)
     item.update({eligible_attribute(p): shard for p in PURPOSES if verdict.eligible.get(p)})
@@ -261,6 +292,19 @@ class FlagsTable:
             for item in page.get("Items", []):
                 yield _from_dynamo(item)
 
+    def rows_of(self, uploader_id: str) -> Iterator[dict[str, Any]]:
+        """Every row of one account, from the uploader index (eventually consistent), page by page."""
+        paginator = self._client.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self.table_name,
+            IndexName=UPLOADER_INDEX,
+            KeyConditionExpression="uploader_id = :uploader",
+            ExpressionAttributeValues=_to_dynamo({":uploader": uploader_id}),
+        )
+        for page in pages:
+            for item in page.get("Items", []):
+                yield _from_dynamo(item)
+
     def approximate_item_count(self) -> int:
         """DynamoDB's item count of the table (refreshed about every six hours): for progress, not logic."""
         return int(self._client.describe_table(TableName=self.table_name)["Table"].get("ItemCount", 0))
@@ -309,11 +353,16 @@ class FlagsTable:
     def replace_verdict(self, row: VerdictRow) -> bool:
         """Rewrite the verdict of a row still at `row.sequencer` (re-decision, same upload).
 
-        Fails (False) if any event wrote the row since it was read, or if it no
-        longer describes the upload `row` names.
+        Fails (False) if any event wrote the row since it was read, if it no longer
+        describes the upload `row` names, or if it already reflects a newer account
+        consent record than the one `row` was decided with.
         """
         conditions = ["#status = :decided"]
         values: dict[str, Any] = {":decided": STATUS_DECIDED}
+        consent = row.inputs.consent
+        if consent is not None and consent.updated_at:
+            conditions.append("(attribute_not_exists(consent_updated_at) OR consent_updated_at <= :consent_updated_at)")
+            values[":consent_updated_at"] = consent.updated_at
         if row.sequencer is None:
             conditions.append("attribute_not_exists(sequencer_order)")
         else:

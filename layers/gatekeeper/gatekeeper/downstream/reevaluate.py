@@ -24,7 +24,7 @@ from typing import Any, Protocol
 import boto3
 from botocore.config import Config
 
-from gatekeeper.dal import ReferenceIndex, VerdictRow
+from gatekeeper.dal import ConsentStore, ReferenceIndex, VerdictRow
 from gatekeeper.dal.clients import LAMBDA_CLIENT_CONFIG
 from gatekeeper.dal.flags_table import STATUS_DECIDED, FlagsTable
 from gatekeeper.logic.decision import decide, reason_code
@@ -42,6 +42,8 @@ class RowOutcome(StrEnum):
 
 class VerdictTable(Protocol):
     def scan(self, segment: int = 0, total_segments: int = 1) -> Iterator[Mapping[str, Any]]: ...
+
+    def rows_of(self, uploader_id: str) -> Iterator[Mapping[str, Any]]: ...
 
     def replace_verdict(self, row: VerdictRow) -> bool: ...
 
@@ -131,6 +133,7 @@ class Reevaluator:
         clock: Callable[[], str] = utc_timestamp,
         on_row: Callable[[RowOutcome], None] | None = None,
         references: ReferenceIndex | None = None,
+        consents: ConsentStore | None = None,
     ) -> None:
         if policy.content_id is not None and references is None:
             raise ContentIndexMissing("the policy turns content_id on, and FINGERPRINT_TABLE_NAME is not set")
@@ -140,6 +143,7 @@ class Reevaluator:
         self._clock = clock
         self._on_row = on_row
         self._references = references
+        self._consents = consents
 
     def reevaluate(self, item: Mapping[str, Any], summary: Summary) -> RowOutcome:
         """Decide one scanned row again; write it only if the verdict or policy changed."""
@@ -148,6 +152,10 @@ class Reevaluator:
         inputs = DecisionInputs.from_dict(item["inputs"])
         if self._policy.content_id is not None and inputs.content is not None:
             inputs = replace(inputs, content=self._rematch(inputs.content))
+        if self._consents is not None:
+            # The account's record as it is now, not the one the row was decided with.
+            uploader = inputs.metadata.uploader_id
+            inputs = replace(inputs, consent=self._consents.get(uploader) if uploader else None)
         verdict = decide(inputs, self._policy, self._on)
         if not verdict_changed(item, verdict):
             return RowOutcome.UNCHANGED
@@ -173,6 +181,28 @@ class Reevaluator:
             summary.outcomes[outcome] += 1
             if self._on_row is not None:
                 self._on_row(outcome)
+        summary.seconds = time.monotonic() - started
+        return summary
+
+    def run_uploader(self, uploader_id: str, *, settle_seconds: float = 0.0) -> Summary:
+        """Every row of one account (the uploader index), decided again: consent propagation.
+
+        With `settle_seconds`, a second pass follows that long after the first: the
+        index is eventually consistent, so a row written just before the change may
+        be listed only a moment later (a row written after the change reads the new
+        consent itself). Unchanged rows cost a read, never a write.
+        """
+        started = time.monotonic()
+        summary = Summary()
+        for pass_number in range(2 if settle_seconds > 0 else 1):
+            if pass_number:
+                time.sleep(settle_seconds)
+            for item in self._table.rows_of(uploader_id):
+                outcome = self.reevaluate(item, summary)
+                summary.scanned += 1
+                summary.outcomes[outcome] += 1
+                if self._on_row is not None:
+                    self._on_row(outcome)
         summary.seconds = time.monotonic() - started
         return summary
 

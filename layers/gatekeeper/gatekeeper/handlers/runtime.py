@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from gatekeeper.dal.clients import aws_client
+from gatekeeper.dal.consent_table import consents_from_env
 from gatekeeper.dal.fingerprint_index import FingerprintIndex
 from gatekeeper.dal.flags_table import FlagsTable
 from gatekeeper.dal.policy_source import PolicySource
@@ -27,6 +28,7 @@ DEFAULT_MIN_REMAINING_MS = 10_000
 CONFIG_VARIABLES = (
     "FLAGS_TABLE_NAME",
     "FINGERPRINT_TABLE_NAME",
+    "CONSENT_TABLE_NAME",
     "POLICY_URI",
     "GATEKEEPER_POLICY_TTL_SECONDS",
     "GATEKEEPER_POLICY_MAX_BYTES",
@@ -73,6 +75,7 @@ def _build(snapshot: tuple[tuple[str, str], ...]) -> Runtime:
         PolicySource.from_env(s3_client=s3, environ=env),
         limits=limits,
         references=FingerprintIndex(dynamodb, fingerprint_table) if fingerprint_table else None,
+        consents=consents_from_env(dynamodb, env),
     )
     return Runtime(gatekeeper, min_remaining_ms, s3, dynamodb)
 

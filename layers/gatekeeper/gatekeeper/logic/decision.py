@@ -105,7 +105,7 @@ def decide(inputs: DecisionInputs, policy: Policy, on: dt.date) -> Verdict:
     eligible: dict[str, bool] = {}
     for purpose in PURPOSES:
         deny = [reason for reason, covered in upload_reasons if purpose in covered]
-        deny += _terms_reasons(purpose, metadata, current, accepted)
+        deny += _terms_reasons(purpose, inputs, current, accepted)
         eligible[purpose] = not deny
         # No deny reason implies terms in force (else NOT_GRANTED_BY_CURRENT_TERMS).
         reasons[purpose] = deny or [f"{GRANTED_BY_TERMS}:{current.version}"]  # type: ignore[union-attr]
@@ -129,7 +129,7 @@ def _upload_reasons(policy: CompiledPolicy, inputs: DecisionInputs) -> list[tupl
     for signal in extraction.signals:
         if reserved := reserved_purposes(signal):
             found.append((f"{EMBEDDED_RESERVATION}:{signal}", reserved))
-    if metadata.ai_opt_out:
+    if inputs.opted_out:
         found.append((UPLOADER_OPT_OUT, _ALL))
     return found
 
@@ -175,16 +175,14 @@ def _offers(terms: Terms, purpose: str) -> bool:
     return purpose in terms.grants or purpose in terms.opt_in
 
 
-def _opted_in(metadata: PlatformMetadata, purpose: str) -> bool:
-    """Only `genai_training` has an opt-in (`genai-opt-in`); an opt-in to any other purpose is never given."""
-    return purpose == GENAI_TRAINING and metadata.genai_opt_in
+def _opted_in(inputs: DecisionInputs, purpose: str) -> bool:
+    """Only `genai_training` has an opt-in (the account's, else `genai-opt-in`); any other is never given."""
+    return purpose == GENAI_TRAINING and inputs.genai_opted_in
 
 
-def _terms_reasons(
-    purpose: str, metadata: PlatformMetadata, current: Terms | None, accepted: Terms | None
-) -> list[str]:
+def _terms_reasons(purpose: str, inputs: DecisionInputs, current: Terms | None, accepted: Terms | None) -> list[str]:
     found = []
-    if metadata.terms_version is None:
+    if inputs.metadata.terms_version is None:
         found.append(TERMS_NOT_ACCEPTED)
     elif accepted is None:
         found.append(UNKNOWN_TERMS_VERSION)
@@ -195,6 +193,6 @@ def _terms_reasons(
     needs_opt_in = (current is not None and purpose in current.opt_in) or (
         accepted is not None and purpose in accepted.opt_in
     )
-    if needs_opt_in and not _opted_in(metadata, purpose):
+    if needs_opt_in and not _opted_in(inputs, purpose):
         found.append(OPT_IN_REQUIRED)
     return found
