@@ -8,6 +8,8 @@
     gatekeeper policy check FILE
     gatekeeper catalogue init | add --carve-out ID [--reference-id REF] SOURCE... | remove REF... |
                          list [--json] | match FILE... [--json]
+    gatekeeper consent set UPLOADER [--ai-opt-out|--no-ai-opt-out] [--genai-opt-in|--no-genai-opt-in] [--no-apply]
+    gatekeeper consent show UPLOADER [--json] | init
 
 Exit status: 0 on success (an ineligible upload is a success), 1 when the handler
 failed (the event would be retried), 2 on bad usage or an invalid policy.
@@ -150,11 +152,12 @@ def cmd_decide(args: argparse.Namespace) -> int:
     metadata = PlatformMetadata.from_user_metadata(_parse_meta(args.meta))
     _require_files(args.files)
     references = _references(policy)
+    consent = _account_consent(metadata.uploader_id)
     for name in args.files:
         with open(name, "rb") as fileobj:
             extraction = extract(fileobj, limits=limits)
             content = _check_content(fileobj, references) if references is not None else None
-        inputs = DecisionInputs(metadata=metadata, extraction=extraction, content=content)
+        inputs = DecisionInputs(metadata=metadata, extraction=extraction, content=content, consent=consent)
         verdict = decide(inputs, policy, on)
         if args.json:
             print(json.dumps({"file": name, **verdict_json(inputs, verdict)}, ensure_ascii=False))
@@ -190,6 +193,24 @@ def _references(policy: Policy) -> Any:
         return _fingerprint_index()
     except UsageError as exc:
         raise UsageError(f"{exc}: the policy {policy.policy_id!r} turns content_id on") from None
+
+
+def _consent_table(required: bool = False) -> Any:
+    """The account consent table named by `CONSENT_TABLE_NAME` (None when unset, unless `required`)."""
+    from gatekeeper.dal.consent_table import consents_from_env
+
+    table = consents_from_env()
+    if table is None and required:
+        raise UsageError("CONSENT_TABLE_NAME is not set (the account consent table)")
+    return table
+
+
+def _account_consent(uploader_id: str | None) -> Any:
+    table = _consent_table()
+    if table is None or not uploader_id:
+        return None
+    with _aws_calls(f"reading the consent of {uploader_id}"):
+        return table.get(uploader_id)
 
 
 def _check_content(fileobj: Any, references: Any) -> Any:
@@ -338,6 +359,7 @@ def format_summary(summary: Any) -> str:
 
 
 def cmd_reevaluate(args: argparse.Namespace) -> int:
+    from gatekeeper.dal.consent_table import CachedConsents
     from gatekeeper.downstream.reevaluate import Reevaluator
     from gatekeeper.logic.decision import decision_date
 
@@ -352,7 +374,12 @@ def cmd_reevaluate(args: argparse.Namespace) -> int:
     references = _references(policy)
     with _aws_calls(f"reevaluate {table.table_name}"):
         progress = ProgressBar(table.approximate_item_count(), sys.stderr) if sys.stderr.isatty() else None
-        summary = Reevaluator(table, policy, on, on_row=progress, references=references).run(args.segments)
+        consents = _consent_table()
+        reevaluator = Reevaluator(
+            table, policy, on, on_row=progress, references=references,
+            consents=CachedConsents(consents) if consents is not None else None,
+        )  # fmt: skip
+        summary = reevaluator.run(args.segments)
     if progress is not None:
         progress.close()
     print(json.dumps(summary.to_dict(), sort_keys=True) if args.json else format_summary(summary))
@@ -475,6 +502,60 @@ def cmd_catalogue_match(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ----------------------------------------------------------------- consent
+
+
+def _consent_line(consent: Any) -> str:
+    return (
+        f"{consent.uploader_id}: ai_opt_out={str(consent.ai_opt_out).lower()} "
+        f"genai_opt_in={str(consent.genai_opt_in).lower()} updated_at={consent.updated_at}"
+    )
+
+
+def cmd_consent_init(args: argparse.Namespace) -> int:
+    table = _consent_table(required=True)
+    with _aws_calls(f"creating {table.table_name}"):
+        created = table.create_table()
+    print(f"{table.table_name}: {'created' if created else 'already exists'}")
+    return EXIT_OK
+
+
+def cmd_consent_show(args: argparse.Namespace) -> int:
+    table = _consent_table(required=True)
+    with _aws_calls(f"reading the consent of {args.uploader}"):
+        consent = table.get(args.uploader)
+    if args.json:
+        print(json.dumps(consent.to_dict() if consent else {"uploader_id": args.uploader, "record": None}))
+    else:
+        print(_consent_line(consent) if consent else f"{args.uploader}: no account record (the uploads' metadata decides)")
+    return EXIT_OK
+
+
+def cmd_consent_set(args: argparse.Namespace) -> int:
+    from gatekeeper.downstream.consent import propagate
+    from gatekeeper.logic.decision import decision_date
+
+    uploader = args.uploader.strip()
+    if not uploader:
+        raise UsageError("UPLOADER: an uploader id is needed")
+    table = _consent_table(required=True)
+    policy = flags = None
+    if not args.no_apply:  # check everything the propagation needs before changing the record
+        policy, flags = load_policy(args.policy), _flags_table()
+    with _aws_calls(f"setting the consent of {uploader}"):
+        consent = table.set(uploader, ai_opt_out=args.ai_opt_out, genai_opt_in=args.genai_opt_in)
+    print(_consent_line(consent))
+    if args.no_apply:
+        return EXIT_OK
+    assert policy is not None
+    with _aws_calls(f"re-deciding the uploads of {uploader}"):
+        summary = propagate(flags, table, policy, decision_date(), uploader, references=_references(policy))
+    data = summary.to_dict()
+    print(f"{data['scanned']} upload(s) of {uploader} re-decided: {data['rewritten']} rewritten, "
+          f"{data['unchanged']} unchanged, {data['superseded']} superseded by newer events")  # fmt: skip
+    return EXIT_OK
+
+
 # ----------------------------------------------------------------- policy
 
 
@@ -570,6 +651,24 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("files", nargs="+", metavar="FILE")
     c.add_argument("--json", action="store_true", help="one JSON object per file: file, matches")
     c.set_defaults(func=cmd_catalogue_match)
+
+    p = sub.add_parser("consent", help="account consent (CONSENT_TABLE_NAME)")
+    consent = p.add_subparsers(dest="consent_command", required=True)
+    c = consent.add_parser("set", help="change an account's consent and re-decide its uploads")
+    c.add_argument("uploader", metavar="UPLOADER")
+    c.add_argument("--ai-opt-out", action=argparse.BooleanOptionalAction, default=None,
+                   help="opted out of all AI use (unchanged if not given; false in a new record)")  # fmt: skip
+    c.add_argument("--genai-opt-in", action=argparse.BooleanOptionalAction, default=None,
+                   help="opted in to generative training (unchanged if not given; false in a new record)")  # fmt: skip
+    c.add_argument("--no-apply", action="store_true", help="only change the record (the function re-decides)")
+    c.add_argument("--policy", help="policy file or s3:// URI (default: POLICY_URI, else the built-in policy)")
+    c.set_defaults(func=cmd_consent_set)
+    c = consent.add_parser("show", help="an account's consent record")
+    c.add_argument("uploader", metavar="UPLOADER")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=cmd_consent_show)
+    c = consent.add_parser("init", help="create the consent table where it does not exist")
+    c.set_defaults(func=cmd_consent_init)
     return parser
 
 

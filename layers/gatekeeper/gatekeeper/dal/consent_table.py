@@ -109,10 +109,11 @@ class ConsentTable:
         if not uploader_id.strip():
             raise ValueError("an uploader id is needed")
         assignments = ["#updated_at = :updated_at"]
-        values: dict[str, Any] = {":updated_at": utc_now_precise(), ":false": False}
+        values: dict[str, Any] = {":updated_at": utc_now_precise()}
         for name, value in (("ai_opt_out", ai_opt_out), ("genai_opt_in", genai_opt_in)):
             if value is None:
                 assignments.append(f"#{name} = if_not_exists(#{name}, :false)")
+                values[":false"] = False
             else:
                 assignments.append(f"#{name} = :{name}")
                 values[f":{name}"] = value

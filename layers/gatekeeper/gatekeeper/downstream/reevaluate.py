@@ -157,12 +157,19 @@ class Reevaluator:
             uploader = inputs.metadata.uploader_id
             inputs = replace(inputs, consent=self._consents.get(uploader) if uploader else None)
         verdict = decide(inputs, self._policy, self._on)
-        if not verdict_changed(item, verdict):
+        if not verdict_changed(item, verdict) and not self._consent_changed(item, inputs):
             return RowOutcome.UNCHANGED
         if not self._table.replace_verdict(redecided_row(item, inputs, verdict, self._clock())):
             return RowOutcome.SUPERSEDED
         summary.record_rewrite(item, verdict)
         return RowOutcome.REWRITTEN
+
+    def _consent_changed(self, item: Mapping[str, Any], inputs: DecisionInputs) -> bool:
+        """Whether the account record now deciding differs from the one the row records.
+
+        SPEC: `inputs` records which consent decided, so a new account record is
+        written even when the verdict stays (an opt-out on an already ineligible row)."""
+        return self._consents is not None and item["inputs"].get("consent") != inputs.to_dict().get("consent")
 
     def _rematch(self, content: ContentCheck) -> ContentCheck:
         """The stored fingerprint matched against the catalogue as it is now: no audio is read."""
