@@ -6,7 +6,7 @@ import io
 import os
 
 from gatekeeper.cli import main
-from gatekeeper.demo import UPLOADS, run_demo
+from gatekeeper.demo import CONSENT_ACCOUNT, CONSENT_UPLOADS, UPLOADS, run_demo
 from gatekeeper.logic.decision import REASON_CODES
 
 
@@ -50,3 +50,20 @@ def test_demo_verdicts_match_the_rules_they_show():
     assert verdict("signals/genai-training no.flac", "genai_training") == (
         "no  EMBEDDED_RESERVATION:tag:GENAI-TRAINING=denied"
     )
+
+
+def test_demo_shows_an_account_withdrawing_its_genai_opt_in():
+    # Given the demo's account that opted in, with uploads whose metadata says genai-opt-in=true
+    out = io.StringIO()
+    # When the demo runs (the account withdraws its opt-in; its stream record drives the consent function)
+    assert run_demo(out) == 0
+    text = out.getvalue()
+    before, after = text.split(f"{CONSENT_ACCOUNT} withdraws the opt-in", 1)
+    # Then every upload of the account was eligible for genai before, and is not after
+    for upload in CONSENT_UPLOADS:
+        assert before.count(upload.key) == 1 and after.count(upload.key) == 1
+    assert before.count("genai_training  yes GRANTED_BY_TERMS:2025-05-14") >= len(CONSENT_UPLOADS)
+    assert after.count("genai_training  no  OPT_IN_REQUIRED") == len(CONSENT_UPLOADS)
+    assert after.count("consent: the account's record, genai_opt_in=false") == len(CONSENT_UPLOADS)
+    assert f"{len(CONSENT_UPLOADS)}/{len(CONSENT_UPLOADS)} uploads of {CONSENT_ACCOUNT} flipped" in after
+    assert f"the other {len(UPLOADS)} uploads unchanged" in after

@@ -1,10 +1,14 @@
 """`gatekeeper demo`: the main job, end to end, on an in-process AWS emulator.
 
-A versioned upload bucket, an SQS queue and the flags table are created in moto;
-sample uploads covering every decision rule are put with their platform metadata;
-their S3 notifications travel through the queue to the real Lambda handler in SQS
-batches, exactly as the event source mapping delivers them; the verdicts are then
-read back from the table and printed.
+A versioned upload bucket, an SQS queue, the flags table and the account consent
+table are created in moto; sample uploads covering every decision rule are put with
+their platform metadata; their S3 notifications travel through the queue to the real
+Lambda handler in SQS batches, exactly as the event source mapping delivers them; the
+verdicts are then read back from the table and printed.
+
+Then an account that had opted in to generative training withdraws its opt-in: the
+consent table's stream records are read from the emulated stream and handed to the
+real consent propagation handler, and the account's rows flip (and no one else's).
 
 The emulator is not a dependency of the gatekeeper: it comes with the `demo`
 extra (`pip install 'upload-gatekeeper[demo]'`). Without it `run_demo` raises
@@ -30,6 +34,7 @@ from gatekeeper.models import PURPOSES
 BUCKET = "gatekeeper-demo-uploads"
 QUEUE = "gatekeeper-demo-events"
 TABLE = "gatekeeper-demo-flags"
+CONSENT_TABLE = "gatekeeper-demo-consent"
 REGION = "us-east-1"
 #: Decision date of the demo (fixed, so the table is the same every run).
 DEMO_DATE = "2026-01-15"
@@ -38,7 +43,7 @@ EARLY_DATE = "2023-06-01"
 
 #: The package extra that brings the emulator, and the emulated services the demo uses.
 DEMO_EXTRA = "upload-gatekeeper[demo]"
-EMULATED_SERVICES = ("s3", "sqs", "dynamodb")
+EMULATED_SERVICES = ("s3", "sqs", "dynamodb", "dynamodbstreams")
 
 Mutator = Callable[[bytes], bytes]
 
@@ -123,6 +128,16 @@ UPLOADS: tuple[Upload, ...] = (
 )
 
 
+#: The account that withdraws its genai opt-in, and its uploads (their metadata opted in too).
+CONSENT_ACCOUNT = "user-3001"
+CONSENT_UPLOADS: tuple[Upload, ...] = tuple(
+    Upload(f"account/{name}", fmt, "an account's upload: its record decides consent", _accepted(**{"genai-opt-in": "true"})
+           | {"uploader-id": CONSENT_ACCOUNT}, tags={"title": title, "artist": "Mara Lind"})
+    for name, fmt, title in (("first single.mp3", "mp3", "First"), ("b-side.flac", "flac", "Second"),
+                             ("live take.m4a", "mp4", "Third"))
+)  # fmt: skip
+
+
 # ---------------------------------------------------------------- audio
 
 
@@ -193,6 +208,10 @@ class _Emulated:
     """The demo's bucket, queue and table in moto, and the handler fed from the queue."""
 
     def __init__(self) -> None:
+        import boto3
+        from botocore.config import Config
+
+        from gatekeeper.dal import consent_table
         from gatekeeper.dal.clients import aws_client
         from gatekeeper.dal.flags_table import create_table
 
@@ -206,6 +225,12 @@ class _Emulated:
             "Attributes"
         ]["QueueArn"]
         create_table(self.dynamodb, TABLE)
+        consent_table.create_table(self.dynamodb, CONSENT_TABLE)
+        self.consents = consent_table.ConsentTable(self.dynamodb, CONSENT_TABLE)
+        # botocore addresses a stream by its account (<account>.streams-ddb...), which moto does not route
+        self.streams = boto3.client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled"))
+        self.stream_arn = self.dynamodb.describe_table(TableName=CONSENT_TABLE)["Table"]["LatestStreamArn"]
+        self._stream_position: dict[str, str] = {}  # shard -> iterator for the next records
         self.handler = upload_handler()
         self.context_factory = LocalContext
         self._sequence = itertools.count(0x5A00_0000_0000_0000_00)
@@ -246,6 +271,30 @@ class _Emulated:
             if failures:  # failed ones would come back after the visibility timeout; the demo stops here
                 return failed
 
+    def stream_records(self) -> list[dict[str, Any]]:
+        """The consent table's stream records not read yet, shard by shard (GetRecords)."""
+        records: list[dict[str, Any]] = []
+        shards = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
+        for shard in shards:
+            iterator = self._stream_position.get(shard["ShardId"]) or self.streams.get_shard_iterator(
+                StreamArn=self.stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+            page = self.streams.get_records(ShardIterator=iterator)
+            records += page["Records"]
+            self._stream_position[shard["ShardId"]] = page["NextShardIterator"]
+        return records
+
+    def propagate(self) -> int:
+        """Hand the new stream records to the consent function, as its event source mapping would; failures."""
+        from gatekeeper.local import consent_handler, lambda_stream_event
+
+        records = self.stream_records()
+        if not records:
+            return 0
+        with contextlib.redirect_stdout(self.handler_output):
+            response = consent_handler()(lambda_stream_event(records, self.stream_arn), self.context_factory())
+        return len(response.get("batchItemFailures", []))
+
     def rows(self) -> dict[str, dict[str, Any]]:
         from gatekeeper.dal.flags_table import FlagsTable
 
@@ -274,13 +323,13 @@ def _inputs(upload: Upload) -> str:
     return "; ".join(parts) or "-"
 
 
-def render(rows: dict[str, dict[str, Any]], out: TextIO) -> set[str]:
-    """Print the verdict table; the reason codes it shows."""
+def render(rows: dict[str, dict[str, Any]], out: TextIO, uploads: tuple[Upload, ...] = UPLOADS) -> set[str]:
+    """Print the verdict table of `uploads`; the reason codes it shows."""
     codes: set[str] = set()
-    width = max(len(u.key) for u in UPLOADS)
+    width = max(len(u.key) for u in UPLOADS + CONSENT_UPLOADS)
     out.write(f"{'upload':<{width}}  {'format':<10}  what it shows / its inputs / per purpose: eligible? reasons\n")
     out.write("-" * (width + 90) + "\n")
-    for upload in UPLOADS:
+    for upload in uploads:
         row = rows.get(upload.key)
         if row is None:
             out.write(f"{upload.key:<{width}}  MISSING: no row written\n")
@@ -289,6 +338,10 @@ def render(rows: dict[str, dict[str, Any]], out: TextIO) -> set[str]:
         status = "" if row.get("status") == "decided" else f" [status: {row.get('status')}]"
         out.write(f"{upload.key:<{width}}  {fmt:<10}  {upload.shows}{status}\n")
         out.write(f"{'':<{width}}  {'':<10}    inputs: {_inputs(upload)}\n")
+        account = (row.get("inputs", {}).get("consent") or {}).get("account")
+        if account:
+            out.write(f"{'':<{width}}  {'':<10}    consent: the account's record, genai_opt_in="
+                      f"{str(account['genai_opt_in']).lower()} ai_opt_out={str(account['ai_opt_out']).lower()}\n")  # fmt: skip
         for purpose in PURPOSES:
             out.write(f"{'':<{width}}  {'':<10}    {purpose:<15} {_cell(row, purpose)}\n")
             codes.update(reason.split(":", 1)[0] for reason in row.get("reasons", {}).get(purpose, []))
@@ -311,6 +364,8 @@ def run_demo(out: TextIO) -> int:
         "AWS_ACCESS_KEY_ID": "demo",
         "AWS_SECRET_ACCESS_KEY": "demo",
         "FLAGS_TABLE_NAME": TABLE,
+        "CONSENT_TABLE_NAME": CONSENT_TABLE,
+        "GATEKEEPER_CONSENT_SETTLE_SECONDS": "0",  # the emulator's index is consistent at once
         "POLICY_URI": str(DEFAULT_POLICY_PATH),
         "GATEKEEPER_DECISION_DATE": DEMO_DATE,
         "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
@@ -322,10 +377,11 @@ def run_demo(out: TextIO) -> int:
     with _environment({**environment, "AWS_ENDPOINT_URL": ""}), mock_aws():
         os.environ.pop("AWS_ENDPOINT_URL")  # the emulator is in process: no endpoint
         aws = _Emulated()
-        failed = 0
+        aws.consents.set(CONSENT_ACCOUNT, genai_opt_in=True)  # the account opted in, in its settings
+        failed = aws.propagate()  # (it has no uploads yet)
         for date in sorted({u.date for u in UPLOADS}):
             os.environ["GATEKEEPER_DECISION_DATE"] = date
-            for upload in (u for u in UPLOADS if u.date == date):
+            for upload in (u for u in UPLOADS + CONSENT_UPLOADS if u.date == date):
                 aws.put(upload)
             failed += aws.drain()
         os.environ["GATEKEEPER_DECISION_DATE"] = DEMO_DATE
@@ -334,20 +390,33 @@ def run_demo(out: TextIO) -> int:
                 aws.delete(upload.key)
         failed += aws.drain()
         rows = aws.rows()
+        # The account withdraws its opt-in: its stream record drives the consent function
+        withdrawn = aws.consents.set(CONSENT_ACCOUNT, genai_opt_in=False)
+        failed += aws.propagate()
+        after = aws.rows()
         emitted = aws.handler_output.getvalue().splitlines()
     policy_id = json.loads(DEFAULT_POLICY_PATH.read_text())["policy_id"]
     out.write(f"Uploads to s3://{BUCKET}/ (moto, in process) -> SQS -> Lambda handler -> DynamoDB {TABLE}\n")
     out.write(f"Policy {policy_id} (built-in default); decision date {DEMO_DATE} unless shown otherwise\n\n")
     codes = render(rows, out)
+    out.write(f"\nAccount consent: {CONSENT_ACCOUNT} had opted in to generative training in its settings\n\n")
+    render(rows, out, CONSENT_UPLOADS)
+    out.write(f"\n{CONSENT_ACCOUNT} withdraws the opt-in (consent table, updated_at {withdrawn.updated_at}); its stream\n"
+              "record -> the consent function -> every upload of the account re-decided from stored inputs:\n\n")  # fmt: skip
+    render(after, out, CONSENT_UPLOADS)
+    flipped = [u.key for u in CONSENT_UPLOADS if after[u.key]["eligible"]["genai_training"] is False]
+    others_same = all(after[u.key]["eligible"] == rows[u.key]["eligible"] for u in UPLOADS if u.key in rows)
+    out.write(f"\n{len(flipped)}/{len(CONSENT_UPLOADS)} uploads of {CONSENT_ACCOUNT} flipped for genai_training; "
+              f"the other {len(UPLOADS)} uploads {'unchanged' if others_same else 'CHANGED'}\n")  # fmt: skip
     # Content identification's reasons need a policy with content_id and a reference catalogue.
     shown = [code for code in REASON_CODES if code not in (CONTENT_MATCH, CONTENT_UNCHECKED)]
     missing_codes = [code for code in shown if code not in codes]
-    missing_rows = [u.key for u in UPLOADS if u.key not in rows]
+    missing_rows = [u.key for u in UPLOADS + CONSENT_UPLOADS if u.key not in rows]
     metrics = sum('"_aws"' in line for line in emitted)
     out.write(f"\nThe handler emitted {metrics} EMF metric records and {len(emitted) - metrics} log lines (not shown).")
     out.write(f"\n{len(rows)} rows; reason codes shown: {len(shown) - len(missing_codes)}/{len(shown)}")
     out.write(f" (missing: {', '.join(missing_codes)})\n" if missing_codes else "\n")
-    if failed or missing_rows:
+    if failed or missing_rows or len(flipped) != len(CONSENT_UPLOADS) or not others_same:
         out.write(f"FAILED: {failed} message(s) failed; rows missing for {missing_rows}\n")
         return 1
     return 0 if not missing_codes else 1

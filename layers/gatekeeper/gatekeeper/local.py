@@ -21,6 +21,19 @@ def upload_handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     return lambda_entry_point(handle)
 
 
+def consent_handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The consent propagation function's handler as `functions/consent/app.py` makes it."""
+    from gatekeeper.handlers.consent import handle
+    from gatekeeper.handlers.observability import lambda_entry_point
+
+    return lambda_entry_point(handle)
+
+
+def lambda_stream_event(records: list[dict[str, Any]], stream_arn: str) -> dict[str, Any]:
+    """What a DynamoDB stream's event source mapping hands the function for records `GetRecords` returned."""
+    return {"Records": [{**record, "eventSourceARN": stream_arn} for record in records]}
+
+
 class LocalContext:
     """The parts of the Lambda context object the handler and Powertools use."""
 

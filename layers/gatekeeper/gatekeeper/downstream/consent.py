@@ -19,6 +19,7 @@ import datetime as dt
 from typing import Any
 
 from gatekeeper.dal import ConsentStore, ReferenceIndex
+from gatekeeper.dal.consent_table import CachedConsents
 from gatekeeper.downstream.reevaluate import Reevaluator, Summary, VerdictTable
 from gatekeeper.models import Policy
 
@@ -34,9 +35,10 @@ def propagate(
     uploader_id: str,
     *,
     references: ReferenceIndex | None = None,
-    settle_seconds: float = 0.0,
     on_row: Any = None,
 ) -> Summary:
-    """Re-decide every row of `uploader_id` under its account record as it is now."""
-    reevaluator = Reevaluator(table, policy, on, consents=consents, references=references, on_row=on_row)
-    return reevaluator.run_uploader(uploader_id, settle_seconds=settle_seconds)
+    """Re-decide every row of `uploader_id` under its account record as it is now (read once)."""
+    reevaluator = Reevaluator(
+        table, policy, on, consents=CachedConsents(consents), references=references, on_row=on_row
+    )
+    return reevaluator.run_uploader(uploader_id)

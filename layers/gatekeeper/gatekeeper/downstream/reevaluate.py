@@ -15,8 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Protocol
@@ -31,6 +31,9 @@ from gatekeeper.logic.decision import decide, reason_code
 from gatekeeper.errors import ContentIndexMissing
 from gatekeeper.models import PURPOSES, ContentCheck, DecisionInputs, Policy, Verdict
 from gatekeeper.service import utc_timestamp
+
+#: Threads re-deciding one account's rows (each a conditional write's round trip at a time).
+UPLOADER_WORKERS = 8
 
 
 class RowOutcome(StrEnum):
@@ -191,27 +194,47 @@ class Reevaluator:
         summary.seconds = time.monotonic() - started
         return summary
 
-    def run_uploader(self, uploader_id: str, *, settle_seconds: float = 0.0) -> Summary:
+    def run_uploader(self, uploader_id: str, *, workers: int = UPLOADER_WORKERS) -> Summary:
         """Every row of one account (the uploader index), decided again: consent propagation.
 
-        With `settle_seconds`, a second pass follows that long after the first: the
-        index is eventually consistent, so a row written just before the change may
-        be listed only a moment later (a row written after the change reads the new
-        consent itself). Unchanged rows cost a read, never a write.
+        The index is read page by page while `workers` threads re-decide and write
+        the rows (at most twice that many rows held at once): a write's round trip,
+        not the query, sets the pace. Unchanged rows cost a read, never a write.
+        The index is eventually consistent: the propagation function looks twice
+        (`handlers.consent`).
         """
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, not {workers}")
         started = time.monotonic()
-        summary = Summary()
-        for pass_number in range(2 if settle_seconds > 0 else 1):
-            if pass_number:
-                time.sleep(settle_seconds)
-            for item in self._table.rows_of(uploader_id):
-                outcome = self.reevaluate(item, summary)
-                summary.scanned += 1
-                summary.outcomes[outcome] += 1
-                if self._on_row is not None:
-                    self._on_row(outcome)
+        summary = self._run_rows(self._table.rows_of(uploader_id), workers)
         summary.seconds = time.monotonic() - started
         return summary
+
+    def _run_rows(self, items: Iterable[Mapping[str, Any]], workers: int) -> Summary:
+        """`items` re-decided by `workers` threads, a bounded number in flight; the merged summary."""
+        total = Summary()
+
+        def one(item: Mapping[str, Any]) -> Summary:
+            part = Summary(scanned=1)
+            part.outcomes[self.reevaluate(item, part)] += 1
+            return part
+
+        def collect(done: Iterable[Future[Summary]]) -> None:
+            for future in done:
+                part = future.result()
+                total.merge(part)
+                if self._on_row is not None:
+                    self._on_row(next(iter(part.outcomes)))
+
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="redecide") as pool:
+            in_flight: set[Future[Summary]] = set()
+            for item in items:
+                if len(in_flight) >= 2 * workers:
+                    done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                    collect(done)
+                in_flight.add(pool.submit(one, item))
+            collect(in_flight)
+        return total
 
     def run(self, segments: int = 4) -> Summary:
         """Every segment, one thread each; the merged summary with the wall time."""
