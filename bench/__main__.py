@@ -72,7 +72,7 @@ class Settings:
         mode = (env.get("BENCH_SHAPING") or "auto").strip().lower()
         if env.get("BENCH_QUICK", "").strip() not in ("", "0"):
             return cls(True, (MIB,), None, (MIB, 8 * MIB), 2, 2, 2_000, 2, mode, 8 * MIB, 5)
-        return cls(False, (MIB, 50 * MIB), 8 * MIB, (MIB, GIB), 5, 11, 20_000, 5, mode, 50 * MIB, 11)
+        return cls(False, (MIB, 50 * MIB), 8 * MIB, (MIB, GIB), 5, 11, 20_000, 5, mode, 50 * MIB, 21)
 
     def uploads(self) -> list[tuple[Layout, int]]:
         """Every (layout, size) of the per-decision comparison: common layouts first, then cover art."""

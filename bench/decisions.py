@@ -17,7 +17,8 @@ to two endpoints of the same S3 server (`bench.shaped`):
   traffic from botocore event hooks (`bench.traffic`: requests, bytes, and
   sequential round trips counted from the calls in flight), cross-checked against
   the reader's own `ReadStats` (requests, bytes, `round_trips`); wall and client
-  CPU time, medians of `repeats` runs after a warm-up;
+  CPU time, medians of `repeats` runs after a warm-up (three times as many for
+  the gatekeeper, whose short times are the noisier);
 - the **direct** (unshaped) link: the same times, then peak Python memory of one
   run under `tracemalloc` and where the client's CPU goes (`cpu_shares`, from
   `cProfile` over a few runs: S3 calls, the decision core, the rest), which the
@@ -46,6 +47,8 @@ from bench.corpus import Upload
 from bench.traffic import S3Traffic
 
 BUCKET = "gatekeeper-bench-uploads"
+#: The gatekeeper's timed runs are this many times the baseline's (`repeats`).
+GATEKEEPER_RUNS_FACTOR = 3
 
 
 class WholeObjectSource:
@@ -220,11 +223,13 @@ class DecisionBench:
         result = decide()
         traffic = counted.traffic.snapshot()  # the timed runs below count on
         stats = replace(counted.source.last.stats) if name == "gatekeeper" else None
-        shaped = self._timing(decide) if self._shaped else None
+        # A gatekeeper decision is short and its time noisier: three times the runs (cheap).
+        runs = self._repeats * (GATEKEEPER_RUNS_FACTOR if name == "gatekeeper" else 1)
+        shaped = self._timing(decide, runs) if self._shaped else None
         direct_decide = _checked(self._direct.services[name], event)
         if self._shaped:
             direct_decide()  # warm-up on this link too
-        direct = self._timing(direct_decide)
+        direct = self._timing(direct_decide, runs)
         return Cost(
             requests=traffic.requests,
             bytes_served=traffic.bytes_served,
@@ -249,14 +254,14 @@ class DecisionBench:
 
         return statistics.median(self._times(one_byte)[0])
 
-    def _timing(self, run: Callable[[], object]) -> Timing:
-        walls, cpus = self._times(run)
+    def _timing(self, run: Callable[[], object], runs: int) -> Timing:
+        walls, cpus = self._times(run, runs)
         return Timing(statistics.median(walls), statistics.median(cpus))
 
-    def _times(self, run: Callable[[], object]) -> tuple[list[float], list[float]]:
+    def _times(self, run: Callable[[], object], runs: int | None = None) -> tuple[list[float], list[float]]:
         walls: list[float] = []
         cpus: list[float] = []
-        for _ in range(self._repeats):
+        for _ in range(runs or self._repeats):
             wall, cpu = time.perf_counter(), time.process_time()
             run()
             cpus.append(time.process_time() - cpu)

@@ -319,10 +319,26 @@ def _issue_12_lines(document: _Row) -> list[str]:
     label = "shaped wall" if key == "wall_shaped" else "ESTIMATED (model)"
     for group in ("common", "cover-art"):
         for size_rows in _by_size(d for d in decisions if d.get("group") == group):
-            lines.append(
-                f"  {label} ratio, {group}, {_size(size_rows[0]['size'])}: {_range([d['ratios'][key] or 0 for d in size_rows])}"
-                + (f" (model {_range([d['ratios']['model'] or 0 for d in size_rows])})" if key == "wall_shaped" else "")
-            )
+            by_trips: dict[int, list[_Row]] = {}
+            for row in size_rows:
+                by_trips.setdefault(row["gatekeeper"]["round_trips"], []).append(row)
+            parts = [
+                f"{trips} round trip{'s' if trips > 1 else ''} {_range([d['ratios'][key] or 0 for d in rows])}"
+                + (f" (model {_range([d['ratios']['model'] or 0 for d in rows])})" if key == "wall_shaped" else "")
+                for trips, rows in sorted(by_trips.items())
+            ]
+            lines.append(f"  {label} ratio, {group}, {round(size_rows[0]['size'] / MIB)} MiB: {'; '.join(parts)}")
+    check = document["link"].get("verification")
+    if check:
+        tiny = check["tiny_get_ms"]["shaped"]
+        link_ms = document["link"]["first_byte_ms"]
+        common_rows = [d for d in decisions if d.get("group") == "common"] or decisions
+        largest = _by_size(common_rows)[-1]
+        bound = _range([d["baseline"]["wall_ms"] / tiny for d in largest])
+        lines.append(
+            f"  a one-round-trip decision costs about the shaped link's own 1-byte GET ({tiny:.1f} ms here, of which"
+            f" {link_ms:g} ms is the shaping): at {round(largest[0]['size'] / MIB)} MiB that puts wall x near {bound}"
+        )
     return lines
 
 
