@@ -1,5 +1,6 @@
 # The two commands of the Quickstart: `make demo` and `make test`.
-# Everything else (venvs, Debian audio tools) is installed on demand.
+# Everything else (venvs, Debian audio tools, iproute2 for the benchmark's shaped
+# link) is installed on demand.
 PYTHON ?= python3
 VENV   := .venv
 SAMV   := .venv-sam
@@ -10,7 +11,7 @@ CHECKOV := $(CKV)/bin/checkov
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test test-fast lint build bench venv sam-venv checkov-venv audio-tools clean
+.PHONY: demo test test-fast lint build bench venv sam-venv checkov-venv audio-tools netshape clean
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements-dev.txt layers/gatekeeper/requirements.txt pyproject.toml
@@ -35,14 +36,19 @@ $(CKV)/.installed: requirements-checkov.txt
 audio-tools:
 	./scripts/install-audio-tools.sh
 
+# iproute2 (ip, tc): the benchmark's shaped link (bench/shaped.py) and its tests.
+netshape:
+	./scripts/install-netshape.sh
+
 demo: venv
 	$(BIN)/gatekeeper demo
 
-test: venv sam-venv checkov-venv audio-tools
+test: venv sam-venv checkov-venv audio-tools netshape
 	SAM_CLI=$(abspath $(SAM)) CHECKOV=$(abspath $(CHECKOV)) $(BIN)/python -m pytest -n 2 --dist loadfile -q
 
-# The suite without the slow steps (SAM CLI, checkov, building and installing the wheel).
-test-fast: venv audio-tools
+# The suite without the slow steps (SAM CLI, checkov, building and installing the wheel,
+# the benchmark's shaped link); the benchmark smoke run still shapes when it can.
+test-fast: venv audio-tools netshape
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q -m "not slow"
 
 lint: venv sam-venv checkov-venv
@@ -53,7 +59,7 @@ lint: venv sam-venv checkov-venv
 build: sam-venv
 	$(SAM) build
 
-bench: venv
+bench: venv netshape
 	$(BIN)/python -m bench
 
 clean:

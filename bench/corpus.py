@@ -5,7 +5,10 @@ memory) into a temporary directory and are never committed. Each carries every
 rights field, a non-reserving text signal, an XMP packet where the container has
 a carrier, and tag padding standing in for cover art: `TAG_PADDING_BYTES` in
 `LAYOUTS`, 1 MiB in `LARGE_TAG_LAYOUTS` (where the budget's `tag size + 64 KiB`
-clause applies).
+clause applies), none in `COMMON_LAYOUTS` (tags of a few hundred bytes to a few
+KiB, as most uploads carry: they fit the reader's first two ranges, so issue 12
+expects one round trip for each). `mp3-ape-id3v1` also ends with an APEv2 tag
+and an ID3v1 tag (`append_ape_and_id3v1`).
 
 `metadata_bytes` measures, independently of the gatekeeper's readers, how many
 bytes of the file are not audio payload: the "tag size" of issue 6's read budget
@@ -61,21 +64,38 @@ class Layout:
     xmp: bool = True
     moov_at_end: bool = False
     tag_padding: int = TAG_PADDING_BYTES
+    ape_and_id3v1: bool = False  # an APEv2 and an ID3v1 tag at the end (MP3)
+    group: str = "cover-art"  # "common" (small tags), "cover-art" (96 KiB), "1m-tag"
 
 
 LAYOUTS: tuple[Layout, ...] = (
     Layout("mp3", "mp3"),
     Layout("flac", "flac", xmp=False),
-    Layout("ogg", "ogg_vorbis", xmp=False),
+    Layout("ogg", "ogg_vorbis", xmp=False, group="common"),  # the sample Ogg writer takes no padding
     Layout("m4a-moov-front", "mp4"),
     Layout("m4a-moov-end", "mp4", moov_at_end=True),
     Layout("wav-id3-end", "wav"),
     Layout("aiff", "aiff"),
 )
 
+#: Every common layout with small tags (no padding): one round trip each (issue 12).
+#: (Ogg is `LAYOUTS`' "ogg": its tags are small already.)
+COMMON_LAYOUTS: tuple[Layout, ...] = (
+    Layout("mp3-small-tag", "mp3", tag_padding=0, group="common"),
+    Layout("mp3-ape-id3v1", "mp3", tag_padding=0, ape_and_id3v1=True, group="common"),
+    Layout("flac-small-tag", "flac", xmp=False, tag_padding=0, group="common"),
+    Layout("opus-small-tag", "opus", xmp=False, tag_padding=0, group="common"),
+    Layout("m4a-front-small", "mp4", tag_padding=0, group="common"),
+    Layout("m4a-end-small", "mp4", moov_at_end=True, tag_padding=0, group="common"),
+    Layout("wav-small-tag", "wav", tag_padding=0, group="common"),
+    Layout("aiff-small-tag", "aiff", tag_padding=0, group="common"),
+)
+
 #: The same layouts with a 1 MiB tag (the sample Ogg writer takes no padding).
 LARGE_TAG_LAYOUTS: tuple[Layout, ...] = tuple(
-    replace(layout, name=f"{layout.name}-1m-tag", tag_padding=MIB) for layout in LAYOUTS if layout.fmt != "ogg_vorbis"
+    replace(layout, name=f"{layout.name}-1m-tag", tag_padding=MIB, group="1m-tag")
+    for layout in LAYOUTS
+    if layout.fmt != "ogg_vorbis"
 )
 
 #: The layout of the 1 GiB memory run: its tags lie after a 1 GiB `data` chunk.
@@ -115,7 +135,43 @@ def generate(layout: Layout, size: int, directory: Path) -> Upload:
     )
     with path.open("rb") as fh:
         tag_bytes = metadata_bytes(fh, layout.fmt)
+    if layout.ape_and_id3v1:
+        with path.open("r+b") as fh:
+            appended = append_ape_and_id3v1(fh)
+        written += appended
+        tag_bytes += appended
     return Upload(layout, path, written, tag_bytes)
+
+
+def append_ape_and_id3v1(fh: BinaryIO, tags: dict[str, str] | None = None) -> int:
+    """Append an APEv2 tag and then an ID3v1 tag to a file (an MP3); the bytes added.
+
+    The APEv2 carries the rights fields (read from its free-form keys), the ID3v1
+    title and artist: tags at the very end, read from the reader's suffix range.
+    """
+    from mutagen.apev2 import APEv2
+
+    values = RIGHTS_TAGS if tags is None else tags
+    start = fh.seek(0, io.SEEK_END)
+    ape = APEv2()
+    for name, key in (("title", "Title"), ("artist", "Artist"), ("label", "Label"), ("copyright", "Copyright"),
+                      ("isrc", "ISRC"), ("TDM_RESERVATION", "TDM_RESERVATION")):
+        if name in values:
+            ape[key] = values[name]
+    fh.seek(0)
+    ape.save(fh)
+    fh.seek(0, io.SEEK_END)
+    fh.write(id3v1(values.get("title", ""), values.get("artist", "")))
+    return fh.seek(0, io.SEEK_END) - start
+
+
+def id3v1(title: str, artist: str) -> bytes:
+    """A 128-byte ID3v1.1 tag (Latin-1 fields, genre 255 = none)."""
+
+    def field(text: str, size: int) -> bytes:
+        return text.encode("latin-1", "replace")[:size].ljust(size, b"\x00")
+
+    return b"TAG" + field(title, 30) + field(artist, 30) + field("", 30) + b"2025" + field("", 30) + b"\xff"
 
 
 # ---------------------------------------------------------------- tag size
@@ -196,6 +252,7 @@ _MEASURES: dict[str, Callable[[BinaryIO], int]] = {
     "mp3": _id3v2_bytes,
     "flac": _flac_bytes,
     "ogg_vorbis": _ogg_bytes,
+    "opus": _ogg_bytes,
     "mp4": _boxes_except(b"mdat"),
     "wav": _chunks_except(b"data", "<"),
     "aiff": _chunks_except(b"SSND", ">"),

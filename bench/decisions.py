@@ -4,21 +4,26 @@ Both paths run the gatekeeper's own service (`gatekeeper.service.Gatekeeper`):
 open the object the event names, read its tags (`gatekeeper.tags.extract`),
 decide every purpose. They differ only in the object source:
 
-- gatekeeper: `gatekeeper.dal.s3_source.S3ObjectSource`, ranged GETs on demand;
-- baseline: `WholeObjectSource`, what comparable gatekeepers do: GET the whole
-  object, then run mutagen (through the same `extract`) on the bytes in memory.
+- gatekeeper: `gatekeeper.dal.s3_source.S3ObjectSource`, ranged GETs on demand
+  (the head and the suffix together on open);
+- baseline: `WholeObjectSource`, what comparable gatekeepers do: one GET of the
+  whole object, then mutagen (through the same `extract`) on the bytes in memory.
 
 The verdict table is left out of both (`_NoTable` keeps nothing), so the numbers
-are those of reading and deciding. Each measurement is one decision:
+are those of reading and deciding. Each measurement is one decision, against up
+to two endpoints of the same S3 server (`bench.shaped`):
 
-- S3 traffic, from botocore event hooks on the client (`bench.traffic`) and, for
-  the gatekeeper, cross-checked against the reader's own `ReadStats`;
-- wall and client CPU time, medians of `repeats` runs after a warm-up (the moto
-  server runs in another process, so CPU time is the client's alone);
-- peak Python memory of one run under `tracemalloc`;
-- where the client's CPU time goes (`cpu_shares`), from `cProfile` over a few runs:
-  S3 calls (botocore request, response and body reading), the decision core, and
-  the rest (tag reading with mutagen, the service).
+- the **shaped** link (first-byte latency and bandwidth, the headline): S3
+  traffic from botocore event hooks (`bench.traffic`: requests, bytes, and
+  sequential round trips counted from the calls in flight), cross-checked against
+  the reader's own `ReadStats` (requests, bytes, `round_trips`); wall and client
+  CPU time, medians of `repeats` runs after a warm-up (three times as many for
+  the gatekeeper, whose short times are the noisier);
+- the **direct** (unshaped) link: the same times, then peak Python memory of one
+  run under `tracemalloc` and where the client's CPU goes (`cpu_shares`, from
+  `cProfile` over a few runs: S3 calls, the decision core, the rest), which the
+  link does not change. Without a shaped link (`bench.shaped` unavailable) every
+  figure is measured on the direct one, which is then loopback.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ import statistics
 import time
 import tracemalloc
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from gatekeeper.dal import FlagsStore, PolicyProvider, StoredObject, VerdictRow
@@ -42,6 +47,8 @@ from bench.corpus import Upload
 from bench.traffic import S3Traffic
 
 BUCKET = "gatekeeper-bench-uploads"
+#: The gatekeeper's timed runs are this many times the baseline's (`repeats`).
+GATEKEEPER_RUNS_FACTOR = 3
 
 
 class WholeObjectSource:
@@ -68,26 +75,63 @@ class _NoTable:
     """Accepts every verdict and keeps none: the benchmark leaves DynamoDB out."""
 
     def fit(self, row: VerdictRow) -> VerdictRow:
-        return row
+        return row  # nothing is stored, so every row fits
 
     def put_verdict(self, row: VerdictRow) -> bool:
         return True
+
+
+class RecordingSource(S3ObjectSource):
+    """The gatekeeper's source, remembering the reader it opened last (for its `ReadStats`)."""
+
+    def __init__(self, client: Any) -> None:
+        super().__init__(client)
+        self.last: Any = None
+
+    def open(self, event: ObjectEvent) -> StoredObject:
+        stored = super().open(event)
+        self.last = stored.body
+        return stored
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Medians of one decision's times on one link."""
+
+    wall_seconds: float
+    cpu_seconds: float  # client process only (all its threads)
 
 
 @dataclass(frozen=True)
 class Cost:
     """What one decision cost one path."""
 
-    requests: int
+    requests: int  # HTTP requests sent (botocore hooks)
     bytes_served: int
     bytes_consumed: int
-    reader_requests: int | None  # the reader's own count (gatekeeper only)
+    round_trips: int  # sequential round trips: waves of calls in flight together (hooks)
+    max_in_flight: int  # most calls in flight at once
+    reader_requests: int | None  # the reader's own counts (gatekeeper only)
     reader_bytes: int | None
-    wall_seconds: float  # median
-    cpu_seconds: float  # median, client process only
+    reader_round_trips: int | None
+    shaped: Timing | None  # on the shaped link (None: shaping unavailable)
+    direct: Timing  # on the unshaped link (loopback when shaping is unavailable)
     peak_memory_bytes: int
     cpu_shares: dict[str, float]  # part of the client's CPU time: s3_calls, decide, tags_and_service
     verdict: dict[str, list[str]]  # purpose -> reasons, to compare the two paths
+
+    @property
+    def headline(self) -> Timing:
+        """The shaped link's times when there is one, else the direct link's."""
+        return self.shaped or self.direct
+
+    @property
+    def wall_seconds(self) -> float:
+        return self.headline.wall_seconds
+
+    @property
+    def cpu_seconds(self) -> float:
+        return self.headline.cpu_seconds
 
 
 @dataclass(frozen=True)
@@ -97,7 +141,7 @@ class Comparison:
     upload: Upload
     gatekeeper: Cost
     baseline: Cost
-    range_floor_seconds: float  # moto's median time for a 1-byte ranged GET of this object
+    range_floor_seconds: float  # the emulator's median time for a 1-byte ranged GET of this object (direct)
 
     @property
     def within_budget(self) -> bool:
@@ -105,63 +149,119 @@ class Comparison:
         return self.gatekeeper.bytes_served <= self.upload.read_budget and self.gatekeeper.requests <= 3
 
     @property
+    def counts_agree(self) -> bool:
+        """The hooks' requests and bytes are the reader's own."""
+        gk = self.gatekeeper
+        return (gk.reader_requests, gk.reader_bytes) == (gk.requests, gk.bytes_consumed)
+
+    @property
+    def round_trips_agree(self) -> bool:
+        """The round trips the hooks saw (calls in flight together) are those the reader counted.
+
+        They can differ only one way: GETs the reader sent together that did not
+        overlap (on loopback a response can land before its companion is sent).
+        """
+        return self.gatekeeper.reader_round_trips == self.gatekeeper.round_trips
+
+    @property
     def same_verdict(self) -> bool:
         return self.gatekeeper.verdict == self.baseline.verdict
 
 
-class DecisionBench:
-    """Runs decisions against one S3 endpoint with a counting client."""
+class _Path:
+    """One client (one link) and the two services over it."""
 
-    def __init__(self, client: Any, policies: PolicyProvider, *, repeats: int) -> None:
-        self._client = client
-        self._traffic = S3Traffic()
-        self._traffic.attach(client.meta.events)
-        self._repeats = repeats
+    def __init__(self, client: Any, policies: PolicyProvider) -> None:
+        self.client = client
+        self.traffic = S3Traffic()
+        self.traffic.attach(client.meta.events)
         table = cast(FlagsStore, _NoTable())
-        self.gatekeeper = Gatekeeper(S3ObjectSource(client), table, policies)
-        self.baseline = Gatekeeper(WholeObjectSource(client), table, policies)
+        self.source = RecordingSource(client)
+        self.services = {
+            "gatekeeper": Gatekeeper(self.source, table, policies),
+            "baseline": Gatekeeper(WholeObjectSource(client), table, policies),
+        }
+
+
+class DecisionBench:
+    """Runs decisions against one S3 server, through a direct client and (optionally) a shaped one."""
+
+    def __init__(self, client: Any, policies: PolicyProvider, *, repeats: int, shaped_client: Any = None) -> None:
+        self._client = client
+        self._repeats = repeats
+        self._direct = _Path(client, policies)
+        self._shaped = _Path(shaped_client, policies) if shaped_client is not None else None
+
+    @property
+    def shaped(self) -> bool:
+        return self._shaped is not None
+
+    @property
+    def gatekeeper(self) -> Gatekeeper:
+        """The gatekeeper's service on the direct link (for profiling one decision)."""
+        return self._direct.services["gatekeeper"]
+
+    @property
+    def baseline(self) -> Gatekeeper:
+        return self._direct.services["baseline"]
 
     def compare(self, upload: Upload, event: ObjectEvent) -> Comparison:
         return Comparison(
             upload=upload,
-            gatekeeper=self.measure(self.gatekeeper, event),
-            baseline=self.measure(self.baseline, event),
+            gatekeeper=self.measure("gatekeeper", event),
+            baseline=self.measure("baseline", event),
             range_floor_seconds=self.range_floor(event),
         )
 
-    def measure(self, service: Gatekeeper, event: ObjectEvent) -> Cost:
-        """One decision's traffic, its median times, and its peak memory."""
-        decide = _checked(service, event)
+    def measure(self, name: str, event: ObjectEvent) -> Cost:
+        """One decision of path `name` ("gatekeeper" or "baseline"): traffic, median times, peak memory."""
+        counted = self._shaped or self._direct
+        decide = _checked(counted.services[name], event)
         decide()  # warm-up: connection pool, first use of the format's reader
-        self._traffic.reset()
+        counted.traffic.reset()
+        counted.source.last = None
         result = decide()
-        traffic = (self._traffic.requests, self._traffic.bytes_served, self._traffic.bytes_consumed)
-        walls, cpus = self._times(decide)
+        traffic = counted.traffic.snapshot()  # the timed runs below count on
+        stats = replace(counted.source.last.stats) if name == "gatekeeper" else None
+        # A gatekeeper decision is short and its time noisier: three times the runs (cheap).
+        runs = self._repeats * (GATEKEEPER_RUNS_FACTOR if name == "gatekeeper" else 1)
+        shaped = self._timing(decide, runs) if self._shaped else None
+        direct_decide = _checked(self._direct.services[name], event)
+        if self._shaped:
+            direct_decide()  # warm-up on this link too
+        direct = self._timing(direct_decide, runs)
         return Cost(
-            requests=traffic[0],
-            bytes_served=traffic[1],
-            bytes_consumed=traffic[2],
+            requests=traffic.requests,
+            bytes_served=traffic.bytes_served,
+            bytes_consumed=traffic.bytes_consumed,
+            round_trips=traffic.waves,
+            max_in_flight=traffic.max_in_flight,
             reader_requests=result.requests,
             reader_bytes=result.bytes_fetched,
-            wall_seconds=statistics.median(walls),
-            cpu_seconds=statistics.median(cpus),
-            peak_memory_bytes=peak_memory(decide),
-            cpu_shares=cpu_shares(decide, runs=3),
+            reader_round_trips=stats.round_trips if stats else None,
+            shaped=shaped,
+            direct=direct,
+            peak_memory_bytes=peak_memory(direct_decide),
+            cpu_shares=cpu_shares(direct_decide, runs=3),
             verdict=dict(result.verdict.reasons) if result.verdict else {},
         )
 
     def range_floor(self, event: ObjectEvent) -> float:
-        """The emulator's own cost of one ranged GET of this object (moto copies it whole)."""
+        """The emulator's own cost of one ranged GET of this object, on the direct link."""
 
         def one_byte() -> None:
             self._client.get_object(Bucket=event.bucket, Key=event.key, Range="bytes=0-0")["Body"].read()
 
         return statistics.median(self._times(one_byte)[0])
 
-    def _times(self, run: Callable[[], object]) -> tuple[list[float], list[float]]:
+    def _timing(self, run: Callable[[], object], runs: int) -> Timing:
+        walls, cpus = self._times(run, runs)
+        return Timing(statistics.median(walls), statistics.median(cpus))
+
+    def _times(self, run: Callable[[], object], runs: int | None = None) -> tuple[list[float], list[float]]:
         walls: list[float] = []
         cpus: list[float] = []
-        for _ in range(self._repeats):
+        for _ in range(runs or self._repeats):
             wall, cpu = time.perf_counter(), time.process_time()
             run()
             cpus.append(time.process_time() - cpu)

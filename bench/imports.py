@@ -78,7 +78,6 @@ STAGES: tuple[tuple[str, Callable[[str], bool]], ...] = (
     ("Powertools Logger, Metrics", _powertools("logging", "metrics")),
     ("Powertools data classes", _powertools("utilities.data_classes")),
     ("Powertools batch (asyncio)", _powertools("utilities.batch")),
-    ("mutagen", lambda module: module.split(".")[0] == "mutagen"),
     ("other libraries and stdlib", lambda module: module.split(".")[0] not in ("app", "gatekeeper")),
     ("the gatekeeper's modules, app.py", lambda module: True),
 )

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import io
+import threading
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import mutagen
 import pytest
 from botocore.exceptions import ClientError
 
-from bench.corpus import metadata_bytes
+from bench.corpus import append_ape_and_id3v1, metadata_bytes
 from gatekeeper import tags
 from gatekeeper.dal.s3_source import ReadPlan, S3ObjectSource
 from gatekeeper.errors import ObjectSuperseded, SourceReadError
@@ -241,3 +243,150 @@ def test_random_reads_return_the_object_and_never_fetch_a_byte_twice(s3: Any) ->
     assert starts == sorted(starts)
     assert all(a + len(reader._segments[a]) <= b for a, b in zip(starts, starts[1:]))
     assert reader.stats.bytes_fetched == sum(len(segment) for segment in reader._segments.values())
+
+
+# ---------------------------------------------------------------- one round trip (issue 12)
+
+
+class InFlight:
+    """Which GetObject calls of one client were in flight together, from botocore hooks.
+
+    A call is in flight from `before-call` to `after-call` (or `after-call-error`); a
+    call that starts while none is in flight opens a new *wave*, and `waves` lists
+    the `Range` of every call by the wave it started in. In-process moto answers
+    within microseconds, so a call could land before its companion is even sent:
+    with `gate`, `before-call` holds each call of the first wave until `gate`
+    calls are in flight (or `hold` seconds pass). Calls sent together meet there
+    and pass at once; a call made only after the first one returned finds none in
+    flight and opens a wave of its own. Nothing is timed: the assertions are on
+    counts.
+    """
+
+    def __init__(self, client: Any, *, gate: int = 0, hold: float = 5.0) -> None:
+        self.waves: list[list[str | None]] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._gate, self._hold = gate, hold
+        self._changed = threading.Condition()
+        client.meta.events.register_first("before-call.s3.GetObject", self._start)
+        client.meta.events.register("after-call.s3.GetObject", self._end)
+        client.meta.events.register("after-call-error.s3.GetObject", self._end)
+
+    def _start(self, params: dict[str, Any], **_: Any) -> None:
+        with self._changed:
+            if self.in_flight == 0:
+                self.waves.append([])
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            self.waves[-1].append(params.get("headers", {}).get("Range"))
+            self._changed.notify_all()
+            if self._gate and len(self.waves) == 1:
+                self._changed.wait_for(lambda: self.in_flight >= self._gate, timeout=self._hold)
+
+    def _end(self, **_: Any) -> None:
+        with self._changed:
+            self.in_flight -= 1
+            self._changed.notify_all()
+
+
+HEAD_AND_SUFFIX = {"bytes=0-49151", "bytes=-16384"}
+ROUND_TRIP_SIZE = 2_000_000
+
+
+def _mp3_with_ape_and_id3v1() -> bytes:
+    # The label is only in the APEv2 tag at the end: found only if the suffix was read
+    out = io.BytesIO(make_audio("mp3", tags={"title": "Front"}, size_hint=ROUND_TRIP_SIZE))
+    append_ape_and_id3v1(out, {"title": "Back", "artist": "Someone", "label": "Acme Records"})
+    return out.getvalue()
+
+
+#: Every common layout with tags that fit the first two ranges, and where the label lies.
+COMMON_UPLOADS: dict[str, Callable[[], bytes]] = {
+    **{
+        fmt: (lambda fmt=fmt: make_audio(fmt, tags={"label": "Acme Records"}, size_hint=ROUND_TRIP_SIZE))
+        for fmt in FORMATS  # tags in front, except WAV and AIFF: an ID3 chunk after the audio
+    },
+    "mp3 with APEv2 and ID3v1 at the end": _mp3_with_ape_and_id3v1,
+    "m4a with a small moov at the end": lambda: make_audio(
+        "mp4", tags={"label": "Acme Records"}, size_hint=ROUND_TRIP_SIZE, moov_at_end=True
+    ),
+}
+
+
+def sized(change: Any) -> ObjectEvent:
+    """The creation event as S3 sends it: with the object's size."""
+    return ObjectEvent(
+        kind="created",
+        bucket=change.bucket,
+        key=change.key,
+        version_id=change.version_id,
+        etag=change.etag,
+        size=change.size,
+    )
+
+
+@pytest.mark.parametrize("layout", sorted(COMMON_UPLOADS))
+def test_common_layouts_are_read_in_one_round_trip(s3: Any, layout: str) -> None:
+    # Given a 2 MB upload of a common layout whose tags fit the head or the suffix range
+    change = upload(s3, f"one-trip-{len(layout)}", COMMON_UPLOADS[layout]())
+    in_flight = InFlight(s3, gate=2)
+    # When the gatekeeper reads all its tags through the ranged reader
+    stored = S3ObjectSource(s3).open(sized(change))
+    extraction = tags.extract(stored.body)
+    # Then its rights were read (the label too, wherever it lies)
+    assert extraction.unreadable is None
+    assert extraction.rights["label"] == ["Acme Records"]
+    # And exactly two GETs were made, both in flight at once (the head and the suffix), and no later one
+    assert in_flight.max_in_flight == 2
+    assert len(in_flight.waves) == 1 and set(in_flight.waves[0]) == HEAD_AND_SUFFIX, in_flight.waves
+    assert (stored.body.stats.requests, stored.body.stats.round_trips) == (2, 1)
+
+
+@pytest.mark.parametrize("fmt", ["mp3", "wav"])
+def test_a_tag_larger_than_the_first_ranges_costs_one_more_round_trip(s3: Any, fmt: str) -> None:
+    # Given a 2 MB upload whose 96 KiB tag is larger than the head (MP3) or the suffix (WAV)
+    data = make_audio(fmt, tags={"label": "Acme Records"}, padding_bytes=96 * KIB, size_hint=ROUND_TRIP_SIZE)
+    change = upload(s3, f"cover-art.{fmt}", data)
+    in_flight = InFlight(s3, gate=2)
+    # When its tags are read
+    stored = S3ObjectSource(s3).open(sized(change))
+    extraction = tags.extract(stored.body)
+    # Then the first wave is the head and the suffix together, and one GET follows, alone
+    assert extraction.rights["label"] == ["Acme Records"]
+    assert [len(wave) for wave in in_flight.waves] == [2, 1], in_flight.waves
+    assert set(in_flight.waves[0]) == HEAD_AND_SUFFIX
+    assert (stored.body.stats.requests, stored.body.stats.round_trips) == (3, 2)
+
+
+def test_an_object_the_event_says_is_small_is_one_get(s3: Any) -> None:
+    # Given an upload of a few KiB, which the event says (no more than the head and the suffix)
+    data = make_audio("mp3", tags={"label": "Acme Records"})
+    assert len(data) <= ReadPlan().first_bytes + ReadPlan().tail_bytes
+    change = upload(s3, "small.mp3", data)
+    in_flight = InFlight(s3)
+    # When its tags are read
+    stored = S3ObjectSource(s3).open(sized(change))
+    extraction = tags.extract(stored.body)
+    # Then one GET fetched the whole object, and nothing else was asked
+    assert extraction.rights["label"] == ["Acme Records"]
+    assert in_flight.waves == [[f"bytes=0-{len(data) - 1}"]]
+    assert (stored.body.stats.requests, stored.body.stats.round_trips, stored.body.stats.bytes_fetched) == (
+        1,
+        1,
+        len(data),
+    )
+
+
+def test_without_a_size_in_the_event_a_small_object_costs_the_two_first_ranges(s3: Any) -> None:
+    # Given the same small upload, but an event that does not say its size
+    data = make_audio("mp3", tags={"label": "Acme Records"})
+    change = upload(s3, "small-unsized.mp3", data)
+    in_flight = InFlight(s3, gate=2)
+    # When it is opened and read
+    stored = S3ObjectSource(s3).open(created(change))
+    assert tags.extract(stored.body).rights["label"] == ["Acme Records"]
+    # Then the head and the suffix went together (one round trip), and they hold the whole object
+    assert len(in_flight.waves) == 1 and set(in_flight.waves[0]) == HEAD_AND_SUFFIX
+    stored.body.seek(0)
+    assert stored.body.read() == data
+    assert (stored.body.stats.requests, stored.body.stats.round_trips) == (2, 1)

@@ -1,7 +1,11 @@
 """A small run of the benchmark (`BENCH_QUICK=1 python -m bench`) in the test suite.
 
-It proves the harness works end to end and keeps the byte and request budget of
-issue 6 true at 1 MiB; timings are reported by the benchmark, never asserted here.
+It proves the harness works end to end, keeps the byte and request budget of
+issue 6 true at 1 MiB, and issue 12's one round trip for every common layout
+(counted by botocore hooks: GETs in flight together count once, and by the
+reader itself); timings are reported by the benchmark, never asserted here. It
+runs on the shaped link when the machine can make one (root, network
+namespaces), else on loopback, and the document says which.
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ from typing import Any
 import pytest
 from mutagen.id3 import ID3
 
-from bench.corpus import LARGE_TAG_LAYOUTS, LAYOUTS, XMP_PACKET, Layout, generate
+from bench.corpus import COMMON_LAYOUTS, LARGE_TAG_LAYOUTS, LAYOUTS, XMP_PACKET, Layout, generate
 from bench.imports import STAGES
 from bench.report import MAX_MEMORY_GROWTH
+from bench.shaped import namespaces
+from bench.throughput import REFERENCE
 
 ROOT = Path(__file__).resolve().parents[2]
 XMP_RESERVATION = "EMBEDDED_RESERVATION:xmp:plus:DataMining=DMI-PROHIBITED-GENAIMLTRAINING"
@@ -46,8 +52,8 @@ def test_every_layout_is_decided_by_both_paths_alike(quick_run: tuple[dict[str, 
     """Then each layout has one row, and ranged reads reach the verdict the whole file gives."""
     document, _ = quick_run
     rows = {row["layout"]: row for row in document["decisions"]}
-    assert sorted(rows) == sorted(layout.name for layout in LAYOUTS)
-    for layout in LAYOUTS:
+    assert sorted(rows) == sorted(layout.name for layout in LAYOUTS + COMMON_LAYOUTS)
+    for layout in LAYOUTS + COMMON_LAYOUTS:
         row = rows[layout.name]
         assert row["same_verdict"], row
         # The carve-out matches only through embedded label/ISRC: the tags were read.
@@ -67,6 +73,21 @@ def test_gatekeeper_reads_within_the_budget_of_issue_6(quick_run: tuple[dict[str
     assert document["targets"]["read_budget_and_requests"] is True
 
 
+def test_common_layouts_take_one_round_trip(quick_run: tuple[dict[str, Any], str]) -> None:
+    """Then every layout whose tags fit the first ranges is decided in one round trip of two GETs sent together."""
+    document, _ = quick_run
+    for row in document["decisions"]:
+        gatekeeper = row["gatekeeper"]
+        # The reader's count is exact; the hooks see the GETs it sends together as one wave when
+        # they overlap in time (tests/aws/test_s3_source.py holds that they are sent together).
+        if row["group"] == "common":
+            assert (gatekeeper["reader_round_trips"], gatekeeper["requests"]) == (1, 2), row
+        else:  # a 96 KiB tag exceeds the head or the suffix: one more GET, alone
+            assert (gatekeeper["reader_round_trips"], gatekeeper["requests"]) == (2, 3), row
+        assert gatekeeper["reader_round_trips"] <= gatekeeper["round_trips"] <= gatekeeper["requests"], row
+        assert 1 <= gatekeeper["max_in_flight"] <= 2, row
+
+
 def test_hook_counts_agree_with_the_readers_own_stats(quick_run: tuple[dict[str, Any], str]) -> None:
     """Then botocore's view of the traffic and the reader's ReadStats are the same numbers."""
     document, _ = quick_run
@@ -74,8 +95,10 @@ def test_hook_counts_agree_with_the_readers_own_stats(quick_run: tuple[dict[str,
         gatekeeper, baseline = row["gatekeeper"], row["baseline"]
         assert gatekeeper["requests"] == gatekeeper["reader_requests"], row
         assert gatekeeper["bytes_consumed"] == gatekeeper["reader_bytes"] == gatekeeper["bytes_served"], row
+        assert row["counts_agree"] is True
         # The baseline is one GET of the whole object.
         assert baseline["requests"] == 1 and baseline["bytes_served"] == row["size"], row
+        assert baseline["round_trips"] == 1, row
         for cost in (gatekeeper, baseline):
             assert cost["cpu_shares"]["s3_calls"] > 0, "the profile sees the S3 calls"
             assert sum(cost["cpu_shares"].values()) == pytest.approx(1.0)
@@ -101,12 +124,34 @@ def test_cold_import_and_throughput_are_measured_and_printed(quick_run: tuple[di
     assert [name for name, _ in imports["stages"]] == [name for name, _ in STAGES]
     assert document["throughput"]["decisions_per_second"] > 0
     assert document["throughput"]["inputs"] == 2_000
-    for layout in LAYOUTS:
+    assert document["throughput"]["reference"] == REFERENCE
+    assert document["throughput"]["reference_units_per_second"] > 0
+    assert document["throughput"]["decisions_per_reference_unit"] > 0
+    for layout in LAYOUTS + COMMON_LAYOUTS:
         assert layout.name in printed
-    assert "Targets:" in printed and "Cold import" in printed
+    assert "Targets:" in printed and "Cold import" in printed and "Issue 12:" in printed
+    assert "decisions per reference unit" in printed
 
 
-@pytest.mark.parametrize("layout", LAYOUTS + LARGE_TAG_LAYOUTS, ids=lambda layout: layout.name)
+def test_the_link_is_described_and_taken_down(quick_run: tuple[dict[str, Any], str]) -> None:
+    """Then the document says which link the decisions crossed; a shaped one was checked, and is gone."""
+    document, printed = quick_run
+    link = document["link"]
+    assert (link["first_byte_ms"], link["mib_per_second"]) == (20.0, 90.0)
+    if link["shaped"]:
+        assert link["unavailable"] is None
+        assert link["setup"]["namespace"] not in namespaces()
+        check = link["verification"]
+        assert check["tiny_get_ms"]["shaped"] > 0 and check["shaped_mib_per_second"] > 0
+        assert all(row["gatekeeper"]["shaped"] and row["baseline"]["shaped"] for row in document["decisions"])
+        assert "Link: shaped" in printed
+    else:  # never silently: the reason is recorded and printed
+        assert link["unavailable"]
+        assert f"Link: NOT SHAPED ({link['unavailable']})" in printed
+        assert all(row["ratios"]["wall_shaped"] is None for row in document["decisions"])
+
+
+@pytest.mark.parametrize("layout", LAYOUTS + COMMON_LAYOUTS + LARGE_TAG_LAYOUTS, ids=lambda layout: layout.name)
 def test_generated_uploads_carry_tags_of_real_size(layout: Layout, tmp_path: Path) -> None:
     """Given a generated 2 MiB upload, then its measured tag size covers the padding and the XMP packet."""
     upload = generate(layout, 2 << 20, tmp_path)
@@ -114,6 +159,8 @@ def test_generated_uploads_carry_tags_of_real_size(layout: Layout, tmp_path: Pat
     assert 0 < upload.metadata_bytes < upload.size
     if layout.xmp:
         assert upload.metadata_bytes >= layout.tag_padding + len(XMP_PACKET)
+    if layout.ape_and_id3v1:
+        assert upload.path.read_bytes()[-128:].startswith(b"TAG")
     assert upload.read_budget == max(256 * 1024, upload.metadata_bytes + 64 * 1024)
 
 
