@@ -358,6 +358,22 @@ def test_a_tag_larger_than_the_first_ranges_costs_one_more_round_trip(s3: Any, f
     assert (stored.body.stats.requests, stored.body.stats.round_trips) == (3, 2)
 
 
+@pytest.mark.parametrize("fmt", ["ogg_vorbis", "opus"])
+def test_an_ogg_last_page_larger_than_the_suffix_costs_one_more_round_trip(s3: Any, fmt: str) -> None:
+    # Given a 2 MB Ogg upload whose last page (about 50 KiB) does not fit the 16 KiB suffix
+    data = make_audio(fmt, tags={"label": "Acme Records"}, size_hint=2_035_000)
+    assert len(data) - data.rfind(b"OggS") > 3 * 16 * KIB
+    change = upload(s3, f"long-last-page.{fmt}", data)
+    in_flight = InFlight(s3, gate=2)
+    # When its tags are read (the last page's granule and CRC are checked)
+    stored = S3ObjectSource(s3).open(sized(change))
+    extraction = tags.extract(stored.body)
+    # Then the head and suffix come together and the rest of the page search is one more GET, never a chain
+    assert extraction.unreadable is None and extraction.rights["label"] == ["Acme Records"]
+    assert [len(wave) for wave in in_flight.waves] == [2, 1], in_flight.waves
+    assert (stored.body.stats.requests, stored.body.stats.round_trips) == (3, 2)
+
+
 def test_an_object_the_event_says_is_small_is_one_get(s3: Any) -> None:
     # Given an upload of a few KiB, which the event says (no more than the head and the suffix)
     data = make_audio("mp3", tags={"label": "Acme Records"})

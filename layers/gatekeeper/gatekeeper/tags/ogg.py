@@ -126,11 +126,16 @@ def next_page(stream: SourceView, offset: int) -> PageHead | None:
 def last_page(stream: SourceView) -> PageHead | None:
     """The last whole page of the file (a file cut inside its last page ends with the page before).
 
-    The tail is searched backwards, 16 KiB first (a typical page is a few KiB),
-    then twice as far, up to two page sizes.
+    The tail is searched backwards: the last 16 KiB first (a typical page is a
+    few KiB, and the reader's suffix read already holds them), then, in one read,
+    the rest of two maximum page sizes (where the last whole page of a file cut
+    inside its last page starts) — one more round trip at most, never a chain of
+    them: over S3 a round trip costs far more than the 100 KiB it can carry.
     """
-    searched, window = stream.size, _TAIL
-    while searched > 0 and window <= 4 * MAX_PAGE:
+    searched = stream.size
+    for window in (_TAIL, 2 * MAX_PAGE + _TAIL):
+        if searched <= 0:
+            break
         start = max(0, stream.size - window)
         tail = stream.read_at(start, searched - start + 3)
         at = tail.rfind(CAPTURE)
@@ -139,7 +144,7 @@ def last_page(stream: SourceView) -> PageHead | None:
             if _is_page(stream, head):
                 return head
             at = tail.rfind(CAPTURE, 0, at)
-        searched, window = start, window * 2
+        searched = start
     return None
 
 
