@@ -14,7 +14,6 @@ import importlib.util
 import json
 import os
 import platform
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -232,13 +231,12 @@ def test_built_handler_runs_on_the_layer_and_the_runtime_alone(built: Path, tmp_
 
 
 def _runtime_python() -> str | None:
-    """A CPython 3.13 that runs here (PYTHON_RUNTIME, else python3.13 on PATH), or None."""
-    for candidate in (os.environ.get("PYTHON_RUNTIME"), shutil.which("python3.13")):
-        if candidate:
-            probe = subprocess.run([candidate, "-c", "import sys; print(sys.version_info[:2])"], capture_output=True, text=True)
-            if probe.returncode == 0 and probe.stdout.strip() == "(3, 13)":
-                return candidate
-    return None
+    """The CPython 3.13 that `PYTHON_RUNTIME` names (as the layers' Makefiles take it), if it runs here."""
+    candidate = os.environ.get("PYTHON_RUNTIME", "").strip()
+    if not candidate:
+        return None
+    probe = subprocess.run([candidate, "-c", "import sys; print(sys.version_info[:2])"], capture_output=True, text=True)
+    return candidate if probe.returncode == 0 and probe.stdout.strip() == "(3, 13)" else None
 
 
 _DECODE = """
@@ -262,11 +260,11 @@ print("DECODED " + json.dumps([np.__version__, av.__version__, int(decoded.shape
 
 
 def test_content_id_layer_imports_and_decodes_on_the_runtime_python(built: Path) -> None:
-    # Given a CPython 3.13 of this machine's architecture, as the runtime's
+    # Given a CPython 3.13 of this machine's architecture, standing in for the runtime's
     python = _runtime_python()
     architecture = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}.get(platform.machine().lower())
     if python is None or architecture is None:
-        pytest.skip("no CPython 3.13 here to load the layer's cp313 wheels (set PYTHON_RUNTIME)")
+        pytest.skip("no CPython 3.13 given to load the layer's cp313 wheels (PYTHON_RUNTIME=/path/to/python3.13)")
     layer = built / CONTENT_ID_LAYERS[architecture] / "python"
     # When an isolated interpreter that sees only that layer encodes a tone with PyAV and decodes it into numpy
     result = subprocess.run([python, "-I", "-S", "-c", _DECODE, json.dumps([str(layer)])], capture_output=True, text=True, timeout=120)
