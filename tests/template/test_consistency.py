@@ -1,4 +1,4 @@
-"""The handler runs against exactly the resources and environment the template makes.
+"""The handlers run against exactly the resources and environment the template makes.
 
 moto's CloudFormation creates the translated template's bucket, queues and table;
 the handler then runs with the function's environment variables as the template
@@ -14,11 +14,18 @@ versioning and notification settings, which are applied from the same translated
 properties; its S3 notifications carry no `versionId` or `sequencer` (real S3
 always sends both), which are added; it sends none for deletions, so the removal
 notification is built and sent through the queue.
+
+The reference indexing function's handler runs the same way, on the stack's
+reference bucket, reference queue and fingerprint table. Its *put* path decodes the
+recording with numpy and PyAV (`gatekeeper.content_id`): that test runs where they
+and the library's decoder are installed and is skipped elsewhere; the removal path
+and keys outside `references/`, which need no decoding, always run.
 """
 
 from __future__ import annotations
 
 import copy
+import io
 import fnmatch
 import json
 import os
@@ -26,13 +33,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote_plus
 
 import boto3
 import pytest
 from botocore.client import BaseClient
 from moto import mock_aws
 
-from gatekeeper.handlers.runtime import reset_runtime
+from gatekeeper.dal.fingerprint_index import FingerprintIndex
+from gatekeeper.handlers import references as references_handler
+from gatekeeper.handlers.runtime import CONFIG_VARIABLES, reset_runtime
 from gatekeeper.logic.policy import DEFAULT_POLICY_PATH, load_policy_file
 from gatekeeper.samples import make_audio
 from tests.aws.support import Context, next_sequencer, remove, s3_notification
@@ -50,7 +60,12 @@ DEPLOYMENTS = {
     "policy on S3": {"PolicyBucket": POLICY_BUCKET, "PolicyKey": POLICY_KEY},
 }
 #: Variables the code reads that other tests may have left set; the template's replace them.
-OUR_VARIABLE_PREFIXES = ("GATEKEEPER_", "FLAGS_TABLE_NAME", "POLICY_URI", "AWS_ENDPOINT_URL")
+OUR_VARIABLE_PREFIXES = ("GATEKEEPER_", "FLAGS_TABLE_NAME", "FINGERPRINT_TABLE_NAME", "POLICY_URI", "AWS_ENDPOINT_URL")
+#: Every Lambda function of the template.
+FUNCTIONS = ("GatekeeperFunction", "ReevaluateFunction", "ReferenceIndexFunction")
+#: A reference of the carve-out acme-records (SPEC: reference id = the key after references/<carve-out id>/).
+CARVE_OUT, REFERENCE_ID = "acme-records", "x.wav"
+REFERENCE_KEY = f"references/{CARVE_OUT}/{REFERENCE_ID}"
 
 
 def data_plane(translated: dict[str, Any]) -> dict[str, Any]:
@@ -81,11 +96,19 @@ class Deployment:
     def queue_url(self) -> str:
         return self.stack.physical["UploadQueue"]["Ref"]
 
-    def received_sqs_event(self) -> dict[str, Any]:
-        """Every message waiting in the upload queue, as the SQS event source hands it over."""
-        arn = self.stack.physical["UploadQueue"]["Arn"]
+    @property
+    def reference_bucket(self) -> str:
+        return self.stack.physical["ReferenceBucket"]["Ref"]
+
+    @property
+    def reference_queue_url(self) -> str:
+        return self.stack.physical["ReferenceQueue"]["Ref"]
+
+    def received_sqs_event(self, queue: str = "UploadQueue") -> dict[str, Any]:
+        """Every message waiting in the queue, as the SQS event source hands it over."""
+        arn = self.stack.physical[queue]["Arn"]
         messages = self.sqs.receive_message(
-            QueueUrl=self.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
+            QueueUrl=self.stack.physical[queue]["Ref"], MaxNumberOfMessages=10, AttributeNames=["All"]
         ).get("Messages", [])
         return {
             "Records": [
@@ -166,16 +189,56 @@ def handler(wired: Deployment, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]
     """The Lambda module with exactly the function's environment from the template."""
     from functions.gatekeeper import app
 
-    env = function_environment(wired.stack)
+    _with_environment(wired.stack, "GatekeeperFunction", monkeypatch)
+    reset_runtime()
+    yield app
+    reset_runtime()
+
+
+def _with_environment(stack: Stack, function: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Exactly the function's environment from the template, the layer's files where Lambda mounts them."""
+    env = function_environment(stack, function)
     if env["POLICY_URI"].startswith(LAYER_MOUNT):
         env["POLICY_URI"] = str(local_path(env["POLICY_URI"]))  # the layer, as Lambda mounts it
     for name in [n for n in os.environ if n.startswith(OUR_VARIABLE_PREFIXES)]:
         monkeypatch.delenv(name)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    reset_runtime()
+
+
+@pytest.fixture
+def references_wired(deployed: Deployment) -> Deployment:
+    """The reference bucket's versioning and (filtered) notifications, applied from the translated properties."""
+    bucket = deployed.stack.properties("ReferenceBucket")
+    deployed.s3.put_bucket_versioning(
+        Bucket=deployed.reference_bucket, VersioningConfiguration=bucket["VersioningConfiguration"]
+    )
+    deployed.s3.put_bucket_notification_configuration(
+        Bucket=deployed.reference_bucket,
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "QueueArn": n["Queue"],
+                    "Events": [n["Event"]],
+                    # CloudFormation's S3Key.Rules are the API's Key.FilterRules
+                    "Filter": {"Key": {"FilterRules": n["Filter"]["S3Key"]["Rules"]}},
+                }
+                for n in bucket["NotificationConfiguration"]["QueueConfigurations"]
+            ]
+        },
+    )
+    return deployed
+
+
+@pytest.fixture
+def reference_handler(references_wired: Deployment, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The reference indexing function's Lambda module with exactly its environment from the template."""
+    from functions.references import app
+
+    _with_environment(references_wired.stack, "ReferenceIndexFunction", monkeypatch)
+    references_handler.reset()
     yield app
-    reset_runtime()
+    references_handler.reset()
 
 
 @contextmanager
@@ -205,9 +268,9 @@ def _iam_request(service: str, operation: str, params: dict[str, Any]) -> tuple[
     return f"{service}:{operation}", "unknown"
 
 
-def _allowed(stack: Stack, action: str, resource: str) -> bool:
+def _allowed(stack: Stack, action: str, resource: str, role: str = "GatekeeperFunctionRole") -> bool:
     """Whether the function's role allows `action` on `resource` (IAM wildcards)."""
-    for policy in stack.properties("GatekeeperFunctionRole")["Policies"]:
+    for policy in stack.properties(role)["Policies"]:
         for statement in policy["PolicyDocument"]["Statement"]:
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
@@ -313,3 +376,164 @@ def test_upload_through_the_stack_is_decided_then_revoked(
     emitted = _emitted_metrics(capsys.readouterr().out)
     assert {name for name, _ in emitted} >= {"Decided", "Verdicts", "Revoked"}
     assert emitted <= _dashboard_metrics(wired.stack), emitted - _dashboard_metrics(wired.stack)
+
+
+# ---------------------------------------------------------------- environment
+
+
+def test_every_function_gets_the_variables_the_code_reads_and_only_those(stack: Stack) -> None:
+    # Given the variables the library builds its runtime from (gatekeeper.handlers.runtime)
+    optional = {"GATEKEEPER_MIN_REMAINING_MS", "AWS_ENDPOINT_URL"}  # a default applies; an emulator only
+    required = set(CONFIG_VARIABLES) - optional
+    assert "FINGERPRINT_TABLE_NAME" in required  # the policy may turn content_id on at run time
+    for function in FUNCTIONS:
+        env = function_environment(stack, function)
+        ours = {name for name in env if not name.startswith("POWERTOOLS_")}
+        # Then every function gets each of them, and nothing the code does not read
+        assert ours == required, (function, ours ^ required)
+        # And the table names are the template's tables
+        assert (env["FLAGS_TABLE_NAME"], env["FINGERPRINT_TABLE_NAME"]) == ("${FlagsTable}", "${FingerprintTable}")
+
+
+# ---------------------------------------------------------------- reference catalogue
+
+
+def _reference_index(deployment: Deployment) -> FingerprintIndex:
+    return FingerprintIndex(deployment.dynamodb, deployment.stack.physical["FingerprintTable"]["Ref"])
+
+
+def _role_allows_every_request(stack: Stack, requests: list[tuple[str, str]]) -> None:
+    denied = {r for r in requests if not _allowed(stack, *r, role="ReferenceIndexFunctionRole")}
+    assert not denied, denied
+
+
+def test_reference_queue_policy_names_the_bucket_cloudformation_creates(deployed: Deployment) -> None:
+    document = deployed.stack.properties("ReferenceQueuePolicy")["PolicyDocument"]
+    (allow,) = [s for s in document["Statement"] if s["Effect"] == "Allow"]
+    assert allow["Condition"]["ArnEquals"]["aws:SourceArn"] == f"arn:aws:s3:::{deployed.reference_bucket}"
+    assert deployed.s3.head_bucket(Bucket=deployed.reference_bucket)["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
+def test_reference_removal_through_the_stack_removes_it_from_the_catalogue(
+    references_wired: Deployment,
+    reference_handler: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    deployment = references_wired
+    # Given a reference of acme-records in the stack's fingerprint table (indexed from its postings:
+    # the decoding that made them is the put path's) and its recording in the stack's reference bucket
+    index = _reference_index(deployment)
+    index.add(REFERENCE_ID, CARVE_OUT, [(101, 5), (102, 9), (103, 14)], source=f"s3://{deployment.reference_bucket}/{REFERENCE_KEY}")
+    deployment.s3.put_object(Bucket=deployment.reference_bucket, Key=REFERENCE_KEY, Body=b"RIFF....WAVE")
+    # And a file outside references/ in the same bucket
+    deployment.s3.put_object(Bucket=deployment.reference_bucket, Key=f"incoming/{CARVE_OUT}/{REFERENCE_ID}", Body=b"x")
+    # Then S3 notified the reference queue of the put under references/ only (the filter), besides its test event
+    notified = deployment.received_sqs_event("ReferenceQueue")
+    keys = [
+        unquote_plus(n["s3"]["object"]["key"])
+        for m in notified["Records"]
+        for n in json.loads(m["body"]).get("Records", [])
+    ]
+    assert keys == [REFERENCE_KEY]
+    for message in notified["Records"]:  # consumed: the put path is the next test's
+        deployment.sqs.delete_message(QueueUrl=deployment.reference_queue_url, ReceiptHandle=message["receiptHandle"])
+
+    # When the recording is deleted and S3's removal notification arrives through the reference queue
+    removal = remove(deployment.s3, REFERENCE_KEY, bucket=deployment.reference_bucket)
+    deployment.sqs.send_message(QueueUrl=deployment.reference_queue_url, MessageBody=json.dumps(s3_notification(removal)))
+    event = deployment.received_sqs_event("ReferenceQueue")
+    assert len(event["Records"]) == 1
+    with aws_requests(monkeypatch) as requests:
+        response = reference_handler.lambda_handler(event, Context())
+
+    # Then the message succeeded and the reference is gone from the catalogue, its postings too
+    assert response == {"batchItemFailures": []}
+    assert index.get(REFERENCE_ID) is None
+    assert index.postings([101, 102, 103]) == {101: [], 102: [], 103: []}
+    # And the indexing function's role allows every AWS call the handler made, on its resource
+    assert ("dynamodb:DeleteItem", deployment.stack.physical["FingerprintTable"]["Arn"]) in requests
+    _role_allows_every_request(deployment.stack, requests)
+    # And the metric it emitted is on the stack's dashboard
+    emitted = _emitted_metrics(capsys.readouterr().out)
+    assert ("ReferencesRemoved", (("service", "gatekeeper"),)) in emitted
+    assert emitted <= _dashboard_metrics(deployment.stack), emitted - _dashboard_metrics(deployment.stack)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [f"incoming/{CARVE_OUT}/{REFERENCE_ID}", f"references/{REFERENCE_ID}", f"references/{CARVE_OUT}/"],
+    ids=["outside references/", "no carve-out", "no reference id"],
+)
+def test_a_key_that_names_no_reference_is_acknowledged_and_touches_nothing(
+    references_wired: Deployment, reference_handler: Any, monkeypatch: pytest.MonkeyPatch, key: str
+) -> None:
+    # Given a reference already in the catalogue
+    index = _reference_index(references_wired)
+    index.add(REFERENCE_ID, CARVE_OUT, [(7, 1)])
+    # And an object put at a key that names no reference (S3 notifies the queue of it only under
+    # references/), then removed (its notification sent through the queue whatever the key, as if
+    # S3's filter had let it through)
+    bucket = references_wired.reference_bucket
+    references_wired.s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+    removal = remove(references_wired.s3, key, bucket=bucket)
+    references_wired.sqs.send_message(
+        QueueUrl=references_wired.reference_queue_url, MessageBody=json.dumps(s3_notification(removal))
+    )
+    event = references_wired.received_sqs_event("ReferenceQueue")
+    assert event["Records"]
+    # When they reach the indexing function
+    with aws_requests(monkeypatch) as requests:
+        response = reference_handler.lambda_handler(event, Context())
+    # Then every message succeeded without a call to S3 or the index, and the catalogue is as it was
+    assert response == {"batchItemFailures": []}
+    assert requests == []
+    assert index.get(REFERENCE_ID) is not None
+
+
+def _content_id_importable() -> bool:
+    try:
+        import gatekeeper.content_id  # noqa: F401 - numpy, PyAV and the library's decoder and fingerprint
+    except ImportError:
+        return False
+    return True
+
+
+def _noise_wav(seconds: float = 15.0, rate: int = 11025) -> bytes:
+    """A mono 16-bit WAV of deterministic noise: audio that decodes whole and has structure everywhere."""
+    import random
+    import wave
+
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(random.Random(11).randbytes(int(seconds * rate) * 2))
+    return out.getvalue()
+
+
+@pytest.mark.skipif(not _content_id_importable(), reason="numpy, PyAV or the library's decoder not installed")
+def test_reference_put_through_the_stack_reaches_the_catalogue(
+    references_wired: Deployment,
+    reference_handler: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given a recording put under references/acme-records/ of the stack's reference bucket
+    deployment = references_wired
+    deployment.s3.put_object(Bucket=deployment.reference_bucket, Key=REFERENCE_KEY, Body=_noise_wav())
+    # When S3's messages in the reference queue (its test event and the put) reach the indexing function
+    event = deployment.received_sqs_event("ReferenceQueue")
+    with aws_requests(monkeypatch) as requests:
+        response = reference_handler.lambda_handler(event, Context())
+    # Then it was read (the current object, no version) and handed to the catalogue, which indexed it
+    assert response == {"batchItemFailures": []}
+    assert ("s3:GetObject", f"arn:aws:s3:::{deployment.reference_bucket}/{REFERENCE_KEY}") in requests
+    emitted = {name for name, _ in _emitted_metrics(capsys.readouterr().out)}
+    assert emitted & {"ReferencesIndexed", "ReferenceUnreadable"}, emitted
+    if "ReferencesIndexed" in emitted:
+        reference = _reference_index(deployment).get(REFERENCE_ID)
+        assert reference is not None and reference.carve_out == CARVE_OUT
+    # And every call it made is one the indexing function's role allows
+    _role_allows_every_request(deployment.stack, requests)

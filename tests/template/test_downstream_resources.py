@@ -68,7 +68,7 @@ def test_outputs_name_the_stream_the_indexes_and_the_functions(translated: dict[
 
 
 @pytest.mark.parametrize("on_s3", [False, True], ids=["default policy", "policy on S3"])
-def test_reevaluate_function_may_scan_and_rewrite_the_table_only(translated: dict[str, Any], on_s3: bool) -> None:  # noqa: F811
+def test_reevaluate_function_may_scan_and_rewrite_the_table_and_read_the_index_only(translated: dict[str, Any], on_s3: bool) -> None:  # noqa: F811
     # Given the stack without tracing, its policy in the layer or on S3
     policy = {"PolicyBucket": POLICY_BUCKET, "PolicyKey": POLICY_KEY} if on_s3 else {}
     stack = Stack(translated, {"TracingMode": "Disabled", **policy})
@@ -85,6 +85,7 @@ def test_reevaluate_function_may_scan_and_rewrite_the_table_only(translated: dic
         ("dynamodb:Scan", "${FlagsTable.Arn}"),
         ("dynamodb:PutItem", "${FlagsTable.Arn}"),
         ("sqs:SendMessage", "${FailedInvocationQueue.Arn}"),  # a segment's failed asynchronous invocation
+        ("dynamodb:BatchGetItem", "${FingerprintTable.Arn}"),  # content_id on: stored fingerprints matched again
     }
     if on_s3:
         expected.add(("s3:GetObject", f"arn:aws:s3:::{POLICY_BUCKET}/{POLICY_KEY}"))

@@ -17,7 +17,19 @@ CONTRACT_METRICS = {
     ("Verdicts", ("outcome", "purpose")),
     *(
         (name, ())
-        for name in ("Decided", "Revoked", "Superseded", "Unreadable", "RecordFailures", "PolicyInvalid", "PolicyUnavailable")
+        for name in (
+            "Decided",
+            "Revoked",
+            "Superseded",
+            "Unreadable",
+            "RecordFailures",
+            "PolicyInvalid",
+            "PolicyUnavailable",
+            # the reference indexing function (gatekeeper.handlers.references)
+            "ReferencesIndexed",
+            "ReferencesRemoved",
+            "ReferenceUnreadable",
+        )
     ),
 }
 #: Longest region names in use; a bucket name may not exceed 63 characters.
@@ -93,8 +105,18 @@ def test_upload_bucket_name_is_valid_in_every_region(translated: dict[str, Any],
 
 
 def test_stateful_resources_survive_stack_deletion(translated: dict[str, Any]) -> None:
-    # Uploads, verdicts, uploads and invocations that were never handled, and the access logs
-    for logical_id in ("UploadBucket", "FlagsTable", "UploadDeadLetterQueue", "FailedInvocationQueue", "AccessLogBucket"):
+    # Uploads, verdicts, uploads and invocations that were never handled, the access logs,
+    # and the reference catalogue: its deliveries, its index, the reference events never handled
+    for logical_id in (
+        "UploadBucket",
+        "FlagsTable",
+        "UploadDeadLetterQueue",
+        "FailedInvocationQueue",
+        "AccessLogBucket",
+        "ReferenceBucket",
+        "FingerprintTable",
+        "ReferenceDeadLetterQueue",
+    ):
         resource = translated["Resources"][logical_id]
         assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain"
 
@@ -156,17 +178,28 @@ def test_function_runs_the_handler_on_python_313_with_the_layer(stack: Stack) ->
     assert function["Handler"] == "app.lambda_handler"
     assert function["Architectures"] == ["arm64"]
     assert function["Role"] == "${GatekeeperFunctionRole.Arn}"
-    (layer,) = function["Layers"]
-    assert stack.resources("AWS::Lambda::LayerVersion")[layer.strip("${}")]["Properties"]["CompatibleRuntimes"] == [
-        "python3.13"
-    ]
+    gatekeeper, content_id = function["Layers"]  # the library, then numpy and PyAV for content_id
+    layers = stack.resources("AWS::Lambda::LayerVersion")
+    assert gatekeeper.startswith("${GatekeeperLayer") and content_id.startswith("${ContentIdLayerArm64")
+    for layer in (gatekeeper, content_id):
+        assert layers[layer.strip("${}")]["Properties"]["CompatibleRuntimes"] == ["python3.13"]
     assert function["LoggingConfig"] == {"LogGroup": "${GatekeeperLogGroup}"}
     assert stack.properties("GatekeeperLogGroup")["RetentionInDays"] == "30"
 
 
+def _mapping(stack: Stack, queue: str) -> dict[str, Any]:
+    """The event source mapping that reads `queue`."""
+    (mapping,) = [
+        m["Properties"]
+        for m in stack.resources("AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["EventSourceArn"] == f"${{{queue}.Arn}}"
+    ]
+    return mapping
+
+
 def test_queue_feeds_the_function_with_per_message_failures(stack: Stack) -> None:
-    (mapping,) = stack.resources("AWS::Lambda::EventSourceMapping").values()
-    properties = mapping["Properties"]
+    assert len(stack.resources("AWS::Lambda::EventSourceMapping")) == 2  # the upload and reference queues
+    properties = _mapping(stack, "UploadQueue")
     assert properties["EventSourceArn"] == "${UploadQueue.Arn}"
     # The queue invokes the published alias, so SnapStart (published versions only) serves every upload
     assert properties["FunctionName"] == "${GatekeeperFunctionAliaslive}"
@@ -181,9 +214,11 @@ def test_reserved_concurrency_also_caps_the_sqs_poller(translated: dict[str, Any
     # When a reservation is set
     reserved = Stack(translated, {"ReservedConcurrency": "8"})
     # Then the poller never invokes beyond it (throttled batches would drift to the DLQ)
-    (mapping,) = reserved.resources("AWS::Lambda::EventSourceMapping").values()
     assert reserved.properties("GatekeeperFunction")["ReservedConcurrentExecutions"] == "8"
-    assert mapping["Properties"]["ScalingConfig"] == {"MaximumConcurrency": "8"}
+    assert _mapping(reserved, "UploadQueue")["ScalingConfig"] == {"MaximumConcurrency": "8"}
+    # And the reference indexing function keeps its own setting (none by default)
+    assert "ReservedConcurrentExecutions" not in reserved.properties("ReferenceIndexFunction")
+    assert "ScalingConfig" not in _mapping(reserved, "ReferenceQueue")
 
 
 @pytest.mark.parametrize(
@@ -204,6 +239,7 @@ def test_function_environment_follows_the_contracts(translated: dict[str, Any]) 
     # Then the function gets exactly the contract's variables
     assert function_environment(stack) == {
         "FLAGS_TABLE_NAME": "${FlagsTable}",
+        "FINGERPRINT_TABLE_NAME": "${FingerprintTable}",
         "POLICY_URI": "/opt/python/gatekeeper/data/default-policy.json",
         "GATEKEEPER_POLICY_TTL_SECONDS": "60",
         "GATEKEEPER_POLICY_MAX_BYTES": "16777216",
@@ -237,6 +273,8 @@ def _alarms(stack: Stack) -> dict[tuple[str, str, str], dict[str, Any]]:
         (("UploadGatekeeper", "PolicyInvalid"), {"service": "gatekeeper"}),
         (("UploadGatekeeper", "PolicyUnavailable"), {"service": "gatekeeper"}),
         (("AWS/SQS", "ApproximateNumberOfMessagesVisible"), {"QueueName": "${FailedInvocationQueue.QueueName}"}),
+        (("AWS/SQS", "ApproximateNumberOfMessagesVisible"), {"QueueName": "${ReferenceDeadLetterQueue.QueueName}"}),
+        (("UploadGatekeeper", "ReferenceUnreadable"), {"service": "gatekeeper"}),
     ],
 )
 def test_alarms_watch_the_failure_paths_and_notify_the_topic(
@@ -248,7 +286,7 @@ def test_alarms_watch_the_failure_paths_and_notify_the_topic(
     assert alarm["AlarmActions"] == ["${AlarmTopic}"]
 
 
-@pytest.mark.parametrize("function", ["GatekeeperFunction", "ReevaluateFunction"])
+@pytest.mark.parametrize("function", ["GatekeeperFunction", "ReevaluateFunction", "ReferenceIndexFunction"])
 def test_failed_asynchronous_invocations_go_to_an_encrypted_queue_kept_14_days(stack: Stack, function: str) -> None:
     # Given the function's asynchronous-invocation configuration (direct S3, EventBridge, re-evaluation segments)
     (config,) = [
@@ -323,6 +361,14 @@ def test_outputs_name_what_operators_and_consumers_need(translated: dict[str, An
         "UploadQueueUrl",
         "DeadLetterQueueUrl",
         "GatekeeperFunctionArn",
+        "FingerprintTableName",
+        "FingerprintTableArn",
+        "ReferenceBucketName",
+        "ReferenceQueueUrl",
+        "ReferenceDeadLetterQueueUrl",
+        "ReferenceIndexFunctionArn",
+        "ContentIdLayerArn",
+        "ReferenceBatchRoleArn",
     } <= set(translated["Outputs"])
 
 
@@ -336,5 +382,7 @@ def test_snapstart_serves_the_upload_function_through_its_alias(translated: dict
     off = Stack(translated, {"SnapStart": "None"})
     assert "SnapStart" not in off.properties("GatekeeperFunction")
     assert len(off.resources("AWS::Lambda::Alias")) == 1
-    # The batch re-evaluation needs no fast cold start: no SnapStart, no alias
+    # The batch re-evaluation and the reference indexing (rare, long invocations) need no fast
+    # cold start: no SnapStart, no alias
     assert "SnapStart" not in stack.properties("ReevaluateFunction")
+    assert "SnapStart" not in stack.properties("ReferenceIndexFunction")  # and the one alias above is the upload function's
