@@ -62,7 +62,7 @@ DEPLOYMENTS = {
 #: Variables the code reads that other tests may have left set; the template's replace them.
 OUR_VARIABLE_PREFIXES = ("GATEKEEPER_", "FLAGS_TABLE_NAME", "FINGERPRINT_TABLE_NAME", "POLICY_URI", "AWS_ENDPOINT_URL")
 #: Every Lambda function of the template.
-FUNCTIONS = ("GatekeeperFunction", "ReevaluateFunction", "ReferenceIndexFunction")
+FUNCTIONS = ("GatekeeperFunction", "ReevaluateFunction", "ReferenceIndexFunction", "ConsentFunction")
 #: A reference of the carve-out acme-records (SPEC: reference id = the key after references/<carve-out id>/).
 CARVE_OUT, REFERENCE_ID = "acme-records", "x.wav"
 REFERENCE_KEY = f"references/{CARVE_OUT}/{REFERENCE_ID}"
@@ -264,7 +264,9 @@ def _iam_request(service: str, operation: str, params: dict[str, Any]) -> tuple[
         key = f"/{params['Key']}" if "Key" in params else ""
         return f"s3:{action}", f"arn:aws:s3:::{params['Bucket']}{key}"
     if service == "dynamodb":
-        return f"dynamodb:{operation}", f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{params['TableName']}"
+        (table,) = params["RequestItems"] if "RequestItems" in params else [params["TableName"]]
+        index = f"/index/{params['IndexName']}" if "IndexName" in params else ""
+        return f"dynamodb:{operation}", f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}{index}"
     return f"{service}:{operation}", "unknown"
 
 
@@ -386,13 +388,18 @@ def test_every_function_gets_the_variables_the_code_reads_and_only_those(stack: 
     optional = {"GATEKEEPER_MIN_REMAINING_MS", "AWS_ENDPOINT_URL"}  # a default applies; an emulator only
     required = set(CONFIG_VARIABLES) - optional
     assert "FINGERPRINT_TABLE_NAME" in required  # the policy may turn content_id on at run time
+    # (and each function's own: the consent function's second look at the uploader index)
+    own = {"ConsentFunction": {"GATEKEEPER_CONSENT_SETTLE_SECONDS"}}
     for function in FUNCTIONS:
         env = function_environment(stack, function)
-        ours = {name for name in env if not name.startswith("POWERTOOLS_")}
+        ours = {name for name in env if not name.startswith("POWERTOOLS_")} - own.get(function, set())
         # Then every function gets each of them, and nothing the code does not read
         assert ours == required, (function, ours ^ required)
         # And the table names are the template's tables
-        assert (env["FLAGS_TABLE_NAME"], env["FINGERPRINT_TABLE_NAME"]) == ("${FlagsTable}", "${FingerprintTable}")
+        assert (env["FLAGS_TABLE_NAME"], env["FINGERPRINT_TABLE_NAME"], env["CONSENT_TABLE_NAME"]) == (
+            "${FlagsTable}", "${FingerprintTable}", "${ConsentTable}"
+        )  # fmt: skip
+    assert function_environment(stack, "ConsentFunction")["GATEKEEPER_CONSENT_SETTLE_SECONDS"] == "5"
 
 
 # ---------------------------------------------------------------- reference catalogue

@@ -9,6 +9,8 @@ import pytest
 
 from gatekeeper.dal.flags_table import (
     ELIGIBLE_INDEX_PROJECTION,
+    UPLOADER_INDEX,
+    UPLOADER_INDEX_PROJECTION,
     FlagsTable,
     eligible_attribute,
     eligible_index_name,
@@ -41,7 +43,7 @@ def test_each_purpose_has_its_sparse_sharded_index_as_the_code_queries_it(stack:
     table = stack.properties("FlagsTable")
     # Then each purpose's index is keyed and projected exactly as the table adapter writes and reads it
     indexes = {index["IndexName"]: index for index in table["GlobalSecondaryIndexes"]}
-    assert set(indexes) == {eligible_index_name(p) for p in PURPOSES}
+    assert set(indexes) == {eligible_index_name(p) for p in PURPOSES} | {UPLOADER_INDEX}
     for purpose in PURPOSES:
         index = indexes[eligible_index_name(purpose)]
         assert index["KeySchema"] == [
@@ -50,6 +52,14 @@ def test_each_purpose_has_its_sparse_sharded_index_as_the_code_queries_it(stack:
         ]
         assert index["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(ELIGIBLE_INDEX_PROJECTION)}
     assert {"AttributeName": "object_uri", "AttributeType": "S"} in table["AttributeDefinitions"]
+    # And an account's rows are found by the uploader index, projected to what a re-decision reads
+    uploader = indexes[UPLOADER_INDEX]
+    assert uploader["KeySchema"] == [
+        {"AttributeName": "uploader_id", "KeyType": "HASH"},
+        {"AttributeName": "object_uri", "KeyType": "RANGE"},
+    ]
+    assert uploader["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(UPLOADER_INDEX_PROJECTION)}
+    assert {"AttributeName": "uploader_id", "AttributeType": "S"} in table["AttributeDefinitions"]
     # And the table streams both images, for consumers to see revocations
     assert table["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
 
@@ -86,6 +96,7 @@ def test_reevaluate_function_may_scan_and_rewrite_the_table_and_read_the_index_o
         ("dynamodb:PutItem", "${FlagsTable.Arn}"),
         ("sqs:SendMessage", "${FailedInvocationQueue.Arn}"),  # a segment's failed asynchronous invocation
         ("dynamodb:BatchGetItem", "${FingerprintTable.Arn}"),  # content_id on: stored fingerprints matched again
+        ("dynamodb:GetItem", "${ConsentTable.Arn}"),  # each account's record, once per run
     }
     if on_s3:
         expected.add(("s3:GetObject", f"arn:aws:s3:::{POLICY_BUCKET}/{POLICY_KEY}"))

@@ -39,6 +39,8 @@ FUNCTION_NEEDS = {
     # Content identification (the policy may turn it on at run time): matching reads the
     # postings of the upload's hash keys and resolves the matched references, both BatchGetItem.
     ("dynamodb:BatchGetItem", "${FingerprintTable.Arn}"),
+    # Account consent: the uploader's record, read before the verdict is written and once after.
+    ("dynamodb:GetItem", "${ConsentTable.Arn}"),
 }
 #: The re-evaluation function reads no upload: its logs, the table's scan and conditional rewrite,
 #: and (content_id on) the stored fingerprints matched again, BatchGetItem as above.
@@ -49,6 +51,23 @@ REEVALUATE_NEEDS = {
     ("dynamodb:PutItem", "${FlagsTable.Arn}"),
     ("sqs:SendMessage", "${FailedInvocationQueue.Arn}"),
     ("dynamodb:BatchGetItem", "${FingerprintTable.Arn}"),
+    ("dynamodb:GetItem", "${ConsentTable.Arn}"),  # each account's record, once per run
+}
+#: Consent propagation: its logs, the consent stream (Lambda's poller), the account's record,
+#: the account's rows from the uploader index and their conditional rewrites, stored
+#: fingerprints matched again (content_id on), and the stream mapping's on-failure destination.
+CONSENT_NEEDS = {
+    ("logs:CreateLogStream", "${ConsentLogGroup.Arn}"),
+    ("logs:PutLogEvents", "${ConsentLogGroup.Arn}"),
+    ("dynamodb:DescribeStream", "${ConsentTable.StreamArn}"),
+    ("dynamodb:GetRecords", "${ConsentTable.StreamArn}"),
+    ("dynamodb:GetShardIterator", "${ConsentTable.StreamArn}"),
+    ("dynamodb:ListStreams", "${ConsentTable.Arn}/stream/*"),
+    ("dynamodb:GetItem", "${ConsentTable.Arn}"),
+    ("dynamodb:Query", "${FlagsTable.Arn}/index/by-uploader"),
+    ("dynamodb:PutItem", "${FlagsTable.Arn}"),
+    ("dynamodb:BatchGetItem", "${FingerprintTable.Arn}"),
+    ("sqs:SendMessage", "${ConsentDeadLetterQueue.Arn}"),
 }
 #: The reference indexing function: its logs, its queue (the SQS poller), the current object
 #: under references/ (pinned by ETag, never a version), 404 for one removed before it is read,
@@ -91,11 +110,12 @@ ROLES = {
     "GatekeeperFunctionRole": (FUNCTION_NEEDS, "lambda.amazonaws.com", True),
     "ReevaluateFunctionRole": (REEVALUATE_NEEDS, "lambda.amazonaws.com", True),
     "ReferenceIndexFunctionRole": (REFERENCE_INDEX_NEEDS, "lambda.amazonaws.com", False),
+    "ConsentFunctionRole": (CONSENT_NEEDS, "lambda.amazonaws.com", True),
     "BackfillRole": (BACKFILL_NEEDS, "batchoperations.s3.amazonaws.com", False),
     "ReferenceBatchRole": (REFERENCE_BATCH_NEEDS, "batchoperations.s3.amazonaws.com", False),
 }
 ALLOW_LIST = set().union(*(needs for needs, _, _ in ROLES.values())) | TRACING_NEEDS | POLICY_ON_S3_NEEDS
-LAMBDA_ROLES = {"GatekeeperFunctionRole", "ReevaluateFunctionRole", "ReferenceIndexFunctionRole"}
+LAMBDA_ROLES = {"GatekeeperFunctionRole", "ReevaluateFunctionRole", "ReferenceIndexFunctionRole", "ConsentFunctionRole"}
 
 #: Services without resource-level permissions: the only ones that may get "*".
 STAR_RESOURCE_SERVICES = {"xray"}
@@ -218,7 +238,7 @@ def test_each_role_has_exactly_what_its_code_calls(scenario: Stack) -> None:
 def test_default_grants_are_exactly_what_the_function_needs(stack: Stack) -> None:
     # Given the defaults (tracing PassThrough, the policy packaged in the layer, no batch roles)
     # Then the functions get what they call, no X-Ray and no policy object
-    assert _grants(stack) == FUNCTION_NEEDS | REEVALUATE_NEEDS | REFERENCE_INDEX_NEEDS
+    assert _grants(stack) == FUNCTION_NEEDS | REEVALUATE_NEEDS | REFERENCE_INDEX_NEEDS | CONSENT_NEEDS
 
 
 def test_the_fingerprint_table_is_read_only_for_the_upload_and_reevaluation_functions(stack: Stack) -> None:
@@ -232,6 +252,7 @@ def test_the_fingerprint_table_is_read_only_for_the_upload_and_reevaluation_func
         "GatekeeperFunctionRole": {"dynamodb:BatchGetItem"},
         "ReevaluateFunctionRole": {"dynamodb:BatchGetItem"},
         "ReferenceIndexFunctionRole": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
+        "ConsentFunctionRole": {"dynamodb:BatchGetItem"},
     }
     # And the indexing function reads the reference bucket under references/ only, and no upload
     reads = {(a, r) for a, r in _role_grants(stack, "ReferenceIndexFunctionRole") if a.startswith("s3:")}
@@ -242,7 +263,7 @@ def test_policy_on_s3_grants_that_object_only_and_disabled_tracing_no_xray(trans
     # Given the policy on S3 and tracing disabled
     stack = Stack(translated, SCENARIOS["policy on S3, tracing off, reserved concurrency"])
     # Then the grants are the functions' needs plus exactly that one object (the indexer reads no policy)
-    assert _grants(stack) == FUNCTION_NEEDS | REEVALUATE_NEEDS | REFERENCE_INDEX_NEEDS | POLICY_ON_S3_NEEDS
+    assert _grants(stack) == FUNCTION_NEEDS | REEVALUATE_NEEDS | REFERENCE_INDEX_NEEDS | CONSENT_NEEDS | POLICY_ON_S3_NEEDS
     assert POLICY_ON_S3_NEEDS.isdisjoint(_role_grants(stack, "ReferenceIndexFunctionRole"))
     env = stack.properties("GatekeeperFunction")["Environment"]["Variables"]
     assert env["POLICY_URI"] == f"s3://{POLICY_BUCKET}/{POLICY_KEY}"
@@ -319,7 +340,7 @@ def test_every_queue_and_bucket_of_the_stack_is_tls_only(stack: Stack) -> None:
         covered.add(bucket)
     # Then each has a policy refusing requests without TLS
     assert queues | buckets == covered
-    assert len(queues) == 5 and len(buckets) == 3
+    assert len(queues) == 6 and len(buckets) == 3
 
 
 def test_only_s3_log_delivery_for_each_logged_bucket_may_write_its_access_logs(stack: Stack) -> None:

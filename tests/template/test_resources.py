@@ -28,6 +28,8 @@ CONTRACT_METRICS = {
             # the reference indexing function (gatekeeper.handlers.references)
             "ReferencesIndexed",
             "ReferencesRemoved",
+            # the consent propagation function (gatekeeper.handlers.consent)
+            "ConsentRowsRewritten",
             "ReferenceUnreadable",
         )
     ),
@@ -198,7 +200,7 @@ def _mapping(stack: Stack, queue: str) -> dict[str, Any]:
 
 
 def test_queue_feeds_the_function_with_per_message_failures(stack: Stack) -> None:
-    assert len(stack.resources("AWS::Lambda::EventSourceMapping")) == 2  # the upload and reference queues
+    assert len(stack.resources("AWS::Lambda::EventSourceMapping")) == 3  # the upload and reference queues, the consent stream
     properties = _mapping(stack, "UploadQueue")
     assert properties["EventSourceArn"] == "${UploadQueue.Arn}"
     # The queue invokes the published alias, so SnapStart (published versions only) serves every upload
@@ -240,6 +242,7 @@ def test_function_environment_follows_the_contracts(translated: dict[str, Any]) 
     assert function_environment(stack) == {
         "FLAGS_TABLE_NAME": "${FlagsTable}",
         "FINGERPRINT_TABLE_NAME": "${FingerprintTable}",
+        "CONSENT_TABLE_NAME": "${ConsentTable}",
         "POLICY_URI": "/opt/python/gatekeeper/data/default-policy.json",
         "GATEKEEPER_POLICY_TTL_SECONDS": "60",
         "GATEKEEPER_POLICY_MAX_BYTES": "16777216",
