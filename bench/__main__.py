@@ -24,7 +24,7 @@ import signal
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -36,7 +36,7 @@ from gatekeeper.logic.decision import decision_date
 from gatekeeper.logic.policy import DEFAULT_POLICY_PATH, load_policy_file
 from gatekeeper.models import ObjectEvent
 
-from bench import imports
+from bench import consent, hostile, imports
 from bench.corpus import COMMON_LAYOUTS, GIB, GIB_LAYOUT, LARGE_TAG_LAYOUTS, LAYOUTS, MIB, Layout, Upload, generate
 from bench.decisions import BUCKET, DecisionBench, upload
 from bench.report import Link, comparison_document, cost_document, machine, ratio, render, targets
@@ -44,6 +44,7 @@ from bench.shaped import Shaping, s3_endpoints, verify
 from bench.throughput import decision_throughput
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "latest.json"
+HOSTILE_BUCKET = "gatekeeper-bench-hostile"
 
 #: For putting and deleting the test objects: moto may take minutes to assemble 1 GiB.
 SETUP_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, read_timeout=600)
@@ -65,14 +66,15 @@ class Settings:
     shaping_mode: str = "auto"  # BENCH_SHAPING
     check_bulk_bytes: int = 50 * MIB  # the shaping check's large GET
     check_repeats: int = 11
+    consent_rows: int = 10_000  # the account of the consent propagation run
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         mode = (env.get("BENCH_SHAPING") or "auto").strip().lower()
         if env.get("BENCH_QUICK", "").strip() not in ("", "0"):
-            return cls(True, (MIB,), None, (MIB, 8 * MIB), 2, 2, 2_000, 2, mode, 8 * MIB, 5)
-        return cls(False, (MIB, 50 * MIB), 8 * MIB, (MIB, GIB), 5, 11, 20_000, 5, mode, 50 * MIB, 21)
+            return cls(True, (MIB,), None, (MIB, 8 * MIB), 2, 2, 2_000, 2, mode, 8 * MIB, 5, 300)
+        return cls(False, (MIB, 50 * MIB), 8 * MIB, (MIB, GIB), 5, 11, 20_000, 5, mode, 50 * MIB, 21, 10_000)
 
     def uploads(self) -> list[tuple[Layout, int]]:
         """Every (layout, size) of the per-decision comparison: common layouts first, then cover art."""
@@ -137,6 +139,9 @@ def run(settings: Settings, link: Link) -> dict[str, Any]:
             for layout, size in settings.uploads()
         ]
         document["memory"] = memory_run(setup, bench, settings.memory_sizes, directory, link)
+        setup.create_bucket(Bucket=HOSTILE_BUCKET)
+        document["hostile"] = hostile.run(emulator_client(endpoints.direct), HOSTILE_BUCKET)
+    document["consent"] = asdict(consent.measure(rows=settings.consent_rows))
     document["targets"] = targets(document)
     return document
 

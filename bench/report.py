@@ -378,6 +378,14 @@ def render(document: _Row) -> str:
         parts += ["", *_import_lines(document["cold_import"])]
     if document.get("throughput"):
         parts += ["", *_throughput_lines(document["throughput"])]
+    if document.get("hostile"):
+        from bench.hostile import render as hostile_lines
+
+        parts += ["", hostile_lines(document["hostile"])]
+    if document.get("consent"):
+        from bench.consent import Figures, render as consent_lines
+
+        parts += ["", consent_lines(Figures(**document["consent"]))]
     verdicts = ", ".join(f"{name} {_verdict(met)}" for name, met in document["targets"].items())
     parts += ["", f"Targets: {verdicts}"]
     return "\n".join(parts)

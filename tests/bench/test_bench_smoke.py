@@ -169,3 +169,31 @@ def test_tag_size_of_an_mp3_is_its_id3v2_tag_as_mutagen_reads_it(tmp_path: Path)
     upload = generate(LAYOUTS[0], 1 << 20, tmp_path)
     assert LAYOUTS[0].fmt == "mp3"
     assert upload.metadata_bytes == ID3(upload.path).size
+
+
+def test_hostile_files_are_refused_beside_an_ordinary_file(quick_run: tuple[dict[str, Any], str]) -> None:
+    """Then every hostile file failed closed at its bound, each beside an ordinary file of its format."""
+    from bench.hostile import HOSTILE
+
+    document, printed = quick_run
+    rows = {row["name"]: row for row in document["hostile"]}
+    assert set(rows) == set(HOSTILE)
+    for name, row in rows.items():
+        assert row["unreadable"], name
+        assert row["baseline"]["unreadable"] is None, name  # the ordinary file reads cleanly
+        assert row["wall_ratio"] > 0
+    assert "x ordinary" in printed
+
+
+def test_consent_propagation_flips_the_account_and_reads_no_audio(quick_run: tuple[dict[str, Any], str]) -> None:
+    """Then the account's rows all flipped, the other account's none, with about one request a row."""
+    document, printed = quick_run
+    figures = document["consent"]
+    assert figures["flipped"] == figures["rows"] == 300
+    assert figures["other_account_untouched"] is True
+    assert figures["s3_requests"] == 0
+    assert figures["requests"]["dynamodb:PutItem"] == figures["rows"]
+    assert figures["requests"]["dynamodb:GetItem"] == 1  # the account's record, read once
+    assert 1.0 <= figures["requests_per_row"] < 1.1
+    assert figures["ratio_to_baseline"] > 0
+    assert "consent propagation: one account, 300 uploads" in printed

@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from gatekeeper.models import AccountConsent
+
+if TYPE_CHECKING:
+    from gatekeeper.dal import ConsentStore
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -132,14 +136,16 @@ class ConsentTable:
 class CachedConsents:
     """A run's view of the consent table: each account read once (a re-evaluation of many rows)."""
 
-    def __init__(self, table: ConsentTable) -> None:
+    def __init__(self, table: ConsentStore) -> None:
         self._table = table
         self._cache: dict[str, AccountConsent | None] = {}
+        self._lock = threading.Lock()  # the re-deciding threads of one account wait for its one read
 
     def get(self, uploader_id: str) -> AccountConsent | None:
-        if uploader_id not in self._cache:
-            self._cache[uploader_id] = self._table.get(uploader_id)
-        return self._cache[uploader_id]
+        with self._lock:
+            if uploader_id not in self._cache:
+                self._cache[uploader_id] = self._table.get(uploader_id)
+            return self._cache[uploader_id]
 
 
 def consents_from_env(client: Any = None, environ: Mapping[str, str] | None = None) -> ConsentTable | None:
