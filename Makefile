@@ -8,7 +8,7 @@ SAM    := $(SAMV)/bin/sam
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test test-fast lint build bench venv sam-venv audio-tools clean
+.PHONY: demo test test-fast lint build bench bench-content-id venv sam-venv audio-tools music clean
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements-dev.txt layers/gatekeeper/requirements.txt pyproject.toml
@@ -26,14 +26,18 @@ $(SAMV)/.installed: requirements-sam.txt
 audio-tools:
 	./scripts/install-audio-tools.sh
 
+# Real music for the content-identification tests and benchmark (Debian packages, never committed).
+music:
+	./scripts/install-music.sh
+
 demo: venv
 	$(BIN)/gatekeeper demo
 
-test: venv sam-venv audio-tools
+test: venv sam-venv audio-tools music
 	SAM_CLI=$(abspath $(SAM)) $(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 # The suite without the SAM CLI steps (lint/build of the template).
-test-fast: venv audio-tools
+test-fast: venv audio-tools music
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q -m "not slow"
 
 lint: venv sam-venv
@@ -45,6 +49,10 @@ build: sam-venv
 
 bench: venv
 	$(BIN)/python -m bench
+
+# Content identification on real music: robustness table and costs (QUICK=1: a subset).
+bench-content-id: venv audio-tools music
+	$(BIN)/python -m bench.content_id $(if $(QUICK),--quick)
 
 clean:
 	rm -rf $(VENV) $(SAMV) .aws-sam .pytest_cache
