@@ -35,7 +35,7 @@ import numpy as np
 from gatekeeper.audio.reader import BlockCache, ReadBudgetExceeded, ReadStats, View, id3v2_end, source_size
 from gatekeeper.fingerprint import SAMPLE_RATE
 
-__all__ = ["Limits", "Sampled", "Window", "sample_windows", "SAMPLE_RATE"]
+__all__ = ["Limits", "Sampled", "Window", "decode_whole", "sample_windows", "SAMPLE_RATE"]
 
 av.logging.set_level(av.logging.PANIC)  # FFmpeg's own complaints about bad input are not ours to print
 
@@ -94,6 +94,11 @@ class Sampled:
     @property
     def audio_s(self) -> float:
         return sum(w.duration_s for w in self.windows)
+
+
+#: Codec framing (encoder delay and padding trimmed by the decoder) may lose a few
+#: milliseconds of an upload: 10 s encoded is 10 s, even if 9.99 s come out.
+_FRAMING_TOLERANCE_S = 0.05
 
 
 class _Unchecked(Exception):
@@ -210,6 +215,10 @@ def _decode_window(
                     break
             if done:
                 break
+        if not done:
+            # End of stream: the resampler's delay line holds the last few milliseconds.
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray().reshape(-1).astype(np.float32, copy=False))
         pcm = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
         origin = first_time if first_time is not None else seek_s
         skip = max(0, int(round((start_s - origin) * SAMPLE_RATE)))
@@ -305,7 +314,7 @@ def sample_windows(
         if bounds:
             return finish(bounds[0])
         result = [w for w in decoded if w is not None and w.pcm.size > 0]
-        if sum(w.duration_s for w in result) < limits.min_audio_s:
+        if sum(w.duration_s for w in result) < limits.min_audio_s - _FRAMING_TOLERANCE_S:
             if errors and not result:
                 return finish(sorted(errors)[0])
             return finish("too-short")
@@ -318,3 +327,42 @@ def sample_windows(
     except (av.error.FFmpegError, ValueError, OverflowError, ZeroDivisionError, IndexError) as exc:
         # ValueError & co: PyAV's own checks on absurd headers (e.g. a zero time base).
         return finish(f"decode-error:{type(exc).__name__}")
+
+
+def decode_whole(
+    fileobj: BinaryIO, *, max_audio_s: float = 4 * 3600.0, max_seconds: float = 900.0, limits: Limits | None = None
+) -> Sampled:
+    """Decode a whole recording (a reference, for indexing) as one window from its start.
+
+    Bounded by `max_audio_s` of audio and `max_seconds` of wall time (a longer
+    recording is `bounds:...`, not cut: an index of part of a reference would miss
+    the rest silently). Reads are not budgeted (the whole object is needed).
+    """
+    base = limits or Limits()
+    limits = Limits(**{**base.__dict__, "max_read_bytes": None, "max_seconds": max_seconds, "slack_s": 1.0})
+    started = time.monotonic()
+    clock = _Clock(limits.max_seconds)
+    size = source_size(fileobj)
+    cache = BlockCache(fileobj, size, block_bytes=1024 * 1024, max_blocks=2)
+    audio_start = 0
+
+    def finish(windows: tuple[Window, ...], unchecked: str | None, duration: float | None = None) -> Sampled:
+        return Sampled(
+            windows=windows, duration_s=duration, unchecked=unchecked, reads=cache.stats.reads,
+            bytes_read=cache.stats.bytes, skipped_tag_bytes=audio_start, seconds=round(time.monotonic() - started, 4),
+        )  # fmt: skip
+
+    try:
+        if size == 0:
+            return finish((), "no-audio-stream")
+        audio_start = id3v2_end(cache.read_at, size)
+        window, _ = _decode_window(cache, audio_start, 0.0, max_audio_s + 1.0, limits, clock)
+        if window.duration_s > max_audio_s:
+            return finish((), f"bounds:duration>{max_audio_s:g}s")
+        if window.duration_s < limits.min_audio_s - _FRAMING_TOLERANCE_S:
+            return finish((), "too-short", window.duration_s)
+        return finish((window,), None, window.duration_s)
+    except _Unchecked as exc:
+        return finish((), str(exc))
+    except (av.error.FFmpegError, ValueError, OverflowError, ZeroDivisionError, IndexError) as exc:
+        return finish((), f"decode-error:{type(exc).__name__}")

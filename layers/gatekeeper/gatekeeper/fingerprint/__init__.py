@@ -138,7 +138,7 @@ def fingerprint(pcm: np.ndarray, start_s: float = 0.0) -> Fingerprint:
     if start_s < 0 or not np.isfinite(start_s):
         raise ValueError(f"start_s must be a finite time >= 0, got {start_s}")
     spec = log_spectrogram(samples)
-    t, k, s = peaks(spec, params.QUERY_PEAKS_PER_SECOND)
+    t, k, s = peaks(spec, params.QUERY_PEAKS_PER_SECOND, params.QUERY_PROMINENCE_DB)
     return _hash_peaks(t, k, s, params.QUERY_FANOUT, int(round(start_s / FRAME_S)), spec.shape[0])
 
 
@@ -164,7 +164,7 @@ def reference_fingerprint(pcm: np.ndarray) -> Fingerprint:
         hi = min(total, first + _CHUNK_FRAMES + _MARGIN_FRAMES)
         spec = log_spectrogram(samples[lo * params.HOP : (hi - 1) * params.HOP + params.N_FFT])
         # Blocks of the per-second cap are counted on the track's timeline (lo is a multiple).
-        t, k, s = peaks(spec, params.REFERENCE_PEAKS_PER_SECOND)
+        t, k, s = peaks(spec, params.REFERENCE_PEAKS_PER_SECOND, params.REFERENCE_PROMINENCE_DB)
         t = t + lo
         inside = (t >= first) & (t < first + _CHUNK_FRAMES)
         parts_t.append(t[inside])

@@ -71,11 +71,11 @@ def log_spectrogram(pcm: np.ndarray) -> np.ndarray:
     return (10.0 * np.log10(pooled + P.POWER_FLOOR)).astype(np.float32)
 
 
-def peaks(spec: np.ndarray, per_second: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def peaks(spec: np.ndarray, per_second: int, min_prominence: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Spectral peaks (frame, bin, prominence in dB), at most `per_second` per second, by time.
 
     A peak is the maximum of its (2*PEAK_FRAMES+1) x (2*PEAK_BINS+1) neighbourhood, stands
-    PROMINENCE_DB above the local mean (a whitened level: gain and equalisation move the
+    `min_prominence` dB above the local mean (a whitened level: gain and equalisation move the
     mean with the peak) and lies within DYNAMIC_RANGE_DB of the loudest cell. The
     strongest (most prominent) are kept per second of audio, so dense passages do not
     crowd out quiet ones.
@@ -88,8 +88,8 @@ def peaks(spec: np.ndarray, per_second: int) -> tuple[np.ndarray, np.ndarray, np
     local_max = running_max(running_max(tilted, P.PEAK_FRAMES, 0), P.PEAK_BINS, 1)
     background = box_mean(box_mean(spec, P.BACKGROUND_FRAMES, 0), P.BACKGROUND_BINS, 1)
     prominence = spec - background
-    floor = spec.max() - P.DYNAMIC_RANGE_DB
-    t, k = np.nonzero((tilted == local_max) & (prominence > P.PROMINENCE_DB) & (spec > floor))
+    floor = P.LEVEL_FLOOR_DB
+    t, k = np.nonzero((tilted == local_max) & (prominence > min_prominence) & (spec > floor))
     strength = prominence[t, k]
     second = t // P.FRAMES_PER_SECOND_BLOCK
     order = np.lexsort((k, t, -strength, second))

@@ -34,9 +34,11 @@ PEAK_BINS = 4
 #: ... stands this far above the mean of +-BACKGROUND_FRAMES x +-BACKGROUND_BINS ...
 BACKGROUND_FRAMES = 20
 BACKGROUND_BINS = 12
-PROMINENCE_DB = 3.0
-#: ... and within this range of the loudest cell of the analysed audio.
-DYNAMIC_RANGE_DB = 80.0
+QUERY_PROMINENCE_DB = 3.0
+REFERENCE_PROMINENCE_DB = 3.0
+#: ... and is louder than this (dB of FFT power; a full-scale sine is ~+54 dB, digital
+#: silence -100 dB): near-silence has no peaks, and the floor is the same in every chunk.
+LEVEL_FLOOR_DB = -40.0
 #: Peaks kept per block of FRAMES_PER_SECOND_BLOCK frames (~1 s), strongest first.
 FRAMES_PER_SECOND_BLOCK = 31
 QUERY_PEAKS_PER_SECOND = 12
