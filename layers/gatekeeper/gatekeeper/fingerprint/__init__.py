@@ -114,9 +114,9 @@ def _as_pcm(pcm: np.ndarray) -> np.ndarray:
 
 
 def _hash_peaks(
-    t: np.ndarray, k: np.ndarray, strength: np.ndarray, fanout: int, first_frame: int, frames: int
+    t: np.ndarray, k: np.ndarray, strength: np.ndarray, precise: np.ndarray, fanout: int, first_frame: int, frames: int
 ) -> Fingerprint:
-    key, anchor_t, anchor_k, weakest = triplets(t, k, strength, fanout)
+    key, anchor_t, anchor_k, weakest = triplets(t, k, strength, precise, fanout)
     order = np.lexsort((key, anchor_t))
     return Fingerprint(
         hashes=key[order].astype(np.uint32),
@@ -138,8 +138,8 @@ def fingerprint(pcm: np.ndarray, start_s: float = 0.0) -> Fingerprint:
     if start_s < 0 or not np.isfinite(start_s):
         raise ValueError(f"start_s must be a finite time >= 0, got {start_s}")
     spec = log_spectrogram(samples)
-    t, k, s = peaks(spec, params.QUERY_PEAKS_PER_SECOND, params.QUERY_PROMINENCE_DB)
-    return _hash_peaks(t, k, s, params.QUERY_FANOUT, int(round(start_s / FRAME_S)), spec.shape[0])
+    t, k, s, precise = peaks(spec, params.QUERY_PEAKS_PER_SECOND, params.QUERY_PROMINENCE_DB)
+    return _hash_peaks(t, k, s, precise, params.QUERY_FANOUT, int(round(start_s / FRAME_S)), spec.shape[0])
 
 
 #: References are analysed in chunks of this many frames (~61 s; a multiple of the
@@ -158,22 +158,23 @@ def reference_fingerprint(pcm: np.ndarray) -> Fingerprint:
     """
     samples = _as_pcm(pcm)
     total = 0 if samples.size < params.N_FFT else (samples.size - params.N_FFT) // params.HOP + 1
-    parts_t, parts_k, parts_s = [], [], []
+    parts_t, parts_k, parts_s, parts_p = [], [], [], []
     for first in range(0, total, _CHUNK_FRAMES):
         lo = max(0, first - _MARGIN_FRAMES)
         hi = min(total, first + _CHUNK_FRAMES + _MARGIN_FRAMES)
         spec = log_spectrogram(samples[lo * params.HOP : (hi - 1) * params.HOP + params.N_FFT])
         # Blocks of the per-second cap are counted on the track's timeline (lo is a multiple).
-        t, k, s = peaks(spec, params.REFERENCE_PEAKS_PER_SECOND, params.REFERENCE_PROMINENCE_DB)
-        t = t + lo
+        t, k, s, precise = peaks(spec, params.REFERENCE_PEAKS_PER_SECOND, params.REFERENCE_PROMINENCE_DB)
+        t, precise = t + lo, precise + lo
         inside = (t >= first) & (t < first + _CHUNK_FRAMES)
         parts_t.append(t[inside])
         parts_k.append(k[inside])
         parts_s.append(s[inside])
+        parts_p.append(precise[inside])
     if not parts_t:
         return _empty()
-    t, k, s = np.concatenate(parts_t), np.concatenate(parts_k), np.concatenate(parts_s)
-    return _hash_peaks(t, k, s, params.REFERENCE_FANOUT, 0, total)
+    t, k, s, precise = (np.concatenate(p) for p in (parts_t, parts_k, parts_s, parts_p))
+    return _hash_peaks(t, k, s, precise, params.REFERENCE_FANOUT, 0, total)
 
 
 def combine(parts: Iterable[Fingerprint]) -> Fingerprint:

@@ -71,8 +71,8 @@ def log_spectrogram(pcm: np.ndarray) -> np.ndarray:
     return (10.0 * np.log10(pooled + P.POWER_FLOOR)).astype(np.float32)
 
 
-def peaks(spec: np.ndarray, per_second: int, min_prominence: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Spectral peaks (frame, bin, prominence in dB), at most `per_second` per second, by time.
+def peaks(spec: np.ndarray, per_second: int, min_prominence: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Spectral peaks (frame, bin, prominence in dB, sub-frame time), at most `per_second` per second, by time.
 
     A peak is the maximum of its (2*PEAK_FRAMES+1) x (2*PEAK_BINS+1) neighbourhood, stands
     `min_prominence` dB above the local mean (a whitened level: gain and equalisation move the
@@ -82,7 +82,7 @@ def peaks(spec: np.ndarray, per_second: int, min_prominence: float) -> tuple[np.
     """
     empty = np.zeros(0, np.int64)
     if spec.shape[0] == 0:
-        return empty, empty, np.zeros(0, np.float32)
+        return empty, empty, np.zeros(0, np.float32), np.zeros(0)
     # A tiny tilt along frequency breaks exact ties (plateaus), so a plateau yields one peak.
     tilted = spec + (np.arange(spec.shape[1], dtype=np.float32) * np.float32(1e-4))[None, :]
     local_max = running_max(running_max(tilted, P.PEAK_FRAMES, 0), P.PEAK_BINS, 1)
@@ -97,14 +97,22 @@ def peaks(spec: np.ndarray, per_second: int, min_prominence: float) -> tuple[np.
     rank = np.arange(order.size) - np.searchsorted(ranked, ranked, side="left")
     keep = order[rank < per_second]
     keep = keep[np.lexsort((k[keep], t[keep]))]
-    return t[keep], k[keep], strength[keep]
+    t, k = t[keep], k[keep]
+    # Sub-frame time: the vertex of the parabola through the peak and its two neighbours
+    # in time (a sustained partial's maximum is flat, and noise would move it a whole frame).
+    before = spec[np.maximum(t - 1, 0), k]
+    after = spec[np.minimum(t + 1, spec.shape[0] - 1), k]
+    centre = spec[t, k]
+    curvature = before - 2 * centre + after
+    shift = np.where(curvature < -1e-6, 0.5 * (before - after) / np.where(curvature < -1e-6, curvature, -1.0), 0.0)
+    return t, k, strength[keep], t + np.clip(shift, -0.5, 0.5)
 
 
 _PAIRS = {n: np.triu_indices(n, 1) for n in range(2, 9)}
 
 
 def triplets(
-    t: np.ndarray, k: np.ndarray, strength: np.ndarray, fanout: int
+    t: np.ndarray, k: np.ndarray, strength: np.ndarray, precise: np.ndarray, fanout: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Hash every anchor with pairs of its `fanout` nearest peaks in its target zone.
 
@@ -136,9 +144,11 @@ def triplets(
     i, a, b = i[ok], a[ok], b[ok]
     ok = (t[b] > t[a]) & (t[b] - t[i] >= P.MIN_SPAN_FRAMES)
     i, a, b = i[ok], a[ok], b[ok]
-    span = t[b] - t[i]
-    ratio = np.minimum(((t[a] - t[i]) * P.RATIO_STEPS) // span, P.RATIO_STEPS - 1)
-    duration = np.floor(np.log2(span / P.MIN_SPAN_FRAMES) * P.SPAN_STEPS_PER_OCTAVE).astype(np.int64)
+    span = np.maximum(precise[b] - precise[i], P.MIN_SPAN_FRAMES - 0.5)
+    ratio_f = (precise[a] - precise[i]) / span * P.RATIO_STEPS
+    duration_f = np.log2(span / (P.MIN_SPAN_FRAMES - 0.5)) * P.SPAN_STEPS_PER_OCTAVE
+    ratio = np.clip(np.floor(ratio_f), 0, P.RATIO_STEPS - 1).astype(np.int64)
+    duration = np.clip(np.floor(duration_f), 0, P.SPAN_SLOTS - 1).astype(np.int64)
     band = k[i] // P.BAND_BINS
     width = 2 * P.ZONE_BINS + 1
     key = (((band * P.SPAN_SLOTS + duration) * P.RATIO_STEPS + ratio) * width + (k[a] - k[i] + P.ZONE_BINS)) * width + (
