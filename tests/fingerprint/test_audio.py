@@ -237,3 +237,19 @@ def test_decode_whole_reads_a_reference_entirely(tmp_path: Path, ffmpeg: str) ->
     assert sampled.windows[0].duration_s == pytest.approx(75, abs=0.05)
     with path.open("rb") as fh:
         assert decode_whole(fh, max_audio_s=30).unchecked == "bounds:duration>30s"
+
+
+def test_a_duration_estimate_past_the_stream_falls_back_to_its_start(tmp_path: Path, ffmpeg: str) -> None:
+    # Given a 40 s MP3 without a TOC whose object claims ten times its size (FFmpeg then
+    # estimates 400 s from the bitrate, and the windows lie past the audio)
+    data = _tone(tmp_path / "short.mp3", 40, "-c:a", "libmp3lame", "-b:a", "128k", "-write_xing", "0").read_bytes()
+
+    class Overstated(io.BytesIO):
+        size = len(data) * 10
+
+    sampled = sample_windows(Overstated(data))
+    # Then it is sampled from its start instead, and says so
+    assert sampled.duration_s > 300
+    assert sampled.unchecked is None
+    assert [(w.start_s, round(w.duration_s)) for w in sampled.windows] == [(pytest.approx(0, abs=0.05), 36)]
+    assert "decoded from the start" in sampled.problems[0]

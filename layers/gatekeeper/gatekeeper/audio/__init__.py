@@ -314,6 +314,12 @@ def sample_windows(
         if bounds:
             return finish(bounds[0])
         result = [w for w in decoded if w is not None and w.pcm.size > 0]
+        if len(plan) > 1 and sum(w.duration_s for w in result) < limits.min_audio_s:
+            # The duration was an estimate the stream does not reach (an MP3 without a
+            # TOC whose bitrate changes): sample it from the start instead.
+            problems.append("windows past the stream's end: decoded from the start")
+            fallback = run((0.0, windows * window_s))
+            result = [fallback] if fallback is not None and fallback.pcm.size > 0 else []
         if sum(w.duration_s for w in result) < limits.min_audio_s - _FRAMING_TOLERANCE_S:
             if errors and not result:
                 return finish(sorted(errors)[0])
