@@ -393,9 +393,11 @@ def match(
     loses only its least informative keys. For each of the `max_candidates`
     references hit by the most distinct keys, every window's votes are binned by
     (time scale, offset, pitch shift); the best bin is refined by a line fit and its
-    inliers counted (distinct keys only: a riff repeating one key does not add up);
-    windows that agree on one line add their counts. `score` >= `min_score` is a match:
-    docs/content-id.md explains the default and why it gives no false match.
+    inliers counted (distinct keys only: a riff repeating one key does not add up).
+    The strongest windows then seed a line each, and every other window adds the
+    distinct keys it has on that line (at least MIN_WINDOW_SCORE): the best total is
+    the score. `score` >= `min_score` is a match: docs/content-id.md explains the
+    default and why it gives no false match.
     """
     votes = _votes(fp, postings)
     if votes is None:

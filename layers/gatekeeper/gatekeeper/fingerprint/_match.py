@@ -55,13 +55,18 @@ def _fit(qt: np.ndarray, rt: np.ndarray, slope: float) -> tuple[float, float]:
     return slope, float(np.median(qt - slope * rt))
 
 
-def _inliers(qt, rt, dp, line, pitch, tolerance):
+def _inliers(
+    qt: np.ndarray, rt: np.ndarray, dp: np.ndarray, line: tuple[float, float], pitch: float, tolerance: float
+) -> np.ndarray:
+    """Votes within `tolerance` frames of the line and one bin of the pitch."""
     a, b = line
     return (np.abs(qt - (a * rt + b)) <= tolerance) & (np.abs(dp - pitch) <= 1)
 
 
 @dataclass(frozen=True)
 class _WindowHypothesis:
+    """One window's best line: its score, line, pitch and where its inliers lie (query frames)."""
+
     window: int
     score: int
     line: tuple[float, float]
@@ -69,7 +74,9 @@ class _WindowHypothesis:
     centre_q: float
 
 
-def _window_hypothesis(window, qt, rt, dp, keys) -> _WindowHypothesis | None:
+def _window_hypothesis(
+    window: int, qt: np.ndarray, rt: np.ndarray, dp: np.ndarray, keys: np.ndarray
+) -> _WindowHypothesis | None:
     """The best (scale, offset, pitch) bin of one window's votes, refined by a line fit."""
     n = qt.size
     if n == 0:
@@ -97,17 +104,31 @@ def _window_hypothesis(window, qt, rt, dp, keys) -> _WindowHypothesis | None:
     return _WindowHypothesis(window, score, line, pitch, float(np.mean(qt[inside])) if inside.any() else 0.0)
 
 
-def _consistent(seed: _WindowHypothesis, other: _WindowHypothesis) -> bool:
-    """Could both windows lie on one line (one offset, one scale, one pitch)?"""
-    if abs(seed.pitch - other.pitch) > 1 or abs(seed.line[0] - other.line[0]) > 2 * P.SCALE_STEP:
-        return False
-    # Where the seed's line puts the other window's reference position, within a tolerance
-    # that grows with the distance (the seed's slope comes from one short window).
-    a_o, b_o = other.line
-    r_other = (other.centre_q - b_o) / a_o
-    predicted = seed.line[0] * r_other + seed.line[1]
-    tolerance = 3 * P.OFFSET_BIN_FRAMES + 0.003 * abs(other.centre_q - seed.centre_q)
-    return abs(predicted - other.centre_q) <= tolerance
+def _guided(
+    seed: _WindowHypothesis, qt: np.ndarray, rt: np.ndarray, dp: np.ndarray, keys: np.ndarray
+) -> tuple[int, np.ndarray]:
+    """Distinct keys of another window on the seed's line: (score, inlier mask).
+
+    The seed's slope comes from one short window, so where it puts a distant window is
+    uncertain by ~0.3 % of the distance: the votes within that band (and the seed's
+    pitch) are binned by their offset from the line, and the best bin's inliers count.
+    A noisy window whose own best bin was a chance one still adds its true votes.
+    """
+    a, b = seed.line
+    residual = qt - (a * rt + b)
+    centre = float(np.mean(qt)) if qt.size else seed.centre_q
+    tolerance = 3 * P.OFFSET_BIN_FRAMES + P.GUIDE_SLOPE_TOLERANCE * abs(centre - seed.centre_q)
+    near = (np.abs(residual) <= tolerance) & (np.abs(dp - seed.pitch) <= 1)
+    if not near.any():
+        return 0, near
+    bins = np.rint(residual[near] / P.OFFSET_BIN_FRAMES).astype(np.int64)
+    groups, counts = distinct_counts(bins - bins.min(), keys[near])
+    shift = float((groups[int(np.argmax(counts))] + bins.min()) * P.OFFSET_BIN_FRAMES)
+    inside = near & (np.abs(residual - shift) <= P.INLIER_FRAMES + P.OFFSET_BIN_FRAMES / 2)
+    score = int(sorted_unique(keys[inside]).size)
+    if score < P.MIN_WINDOW_SCORE:
+        return 0, np.zeros_like(near)
+    return score, inside
 
 
 def align(qt: np.ndarray, qwin: np.ndarray, rt: np.ndarray, dp: np.ndarray, keys: np.ndarray) -> Alignment | None:
@@ -122,30 +143,38 @@ def align(qt: np.ndarray, qwin: np.ndarray, rt: np.ndarray, dp: np.ndarray, keys
             hypotheses.append(h)
     if not hypotheses:
         return None
-    best_cluster: list[_WindowHypothesis] = []
-    best_total = -1
-    for seed in sorted(hypotheses, key=lambda h: (-h.score, h.window)):
-        cluster = [h for h in hypotheses if h is seed or _consistent(seed, h)]
-        total = sum(h.score for h in cluster)
+    # Each of the strongest windows seeds a line; every other window adds the distinct
+    # keys it has on that line. The best total wins.
+    best_total, best_masks, best_seed, best_windows = -1, np.zeros(qt.size, bool), hypotheses[0], 1
+    windows = np.unique(qwin)
+    for seed in sorted(hypotheses, key=lambda h: (-h.score, h.window))[: P.MAX_SEEDS]:
+        masks = np.zeros(qt.size, bool)
+        inside = qwin == seed.window
+        masks[inside] = _inliers(qt[inside], rt[inside], dp[inside], seed.line, seed.pitch, P.INLIER_FRAMES)
+        total, agreeing = seed.score, 1
+        for window in windows:
+            if window == seed.window:
+                continue
+            part = qwin == window
+            score, mask = _guided(seed, qt[part].astype(np.float64), rt[part].astype(np.float64), dp[part], keys[part])
+            if score:
+                total += score
+                agreeing += 1
+                masks[np.flatnonzero(part)[mask]] = True
         if total > best_total:
-            best_cluster, best_total = cluster, total
-    seed = max(best_cluster, key=lambda h: (h.score, -h.window))
-    windows = {h.window for h in best_cluster}
-    # One line through every window's inliers: its speed and offset are what is reported.
-    per_window = np.zeros(qt.size, bool)
-    for h in best_cluster:
-        per_window |= (qwin == h.window) & _inliers(qt, rt, dp, h.line, h.pitch, P.INLIER_FRAMES)
+            best_total, best_masks, best_seed, best_windows = total, masks, seed, agreeing
+    per_window = best_masks
     qf, rf = qt[per_window].astype(np.float64), rt[per_window].astype(np.float64)
-    line = _fit(qf, rf, seed.line[0]) if len(windows) > 1 else seed.line
-    # The score: distinct keys aligned, counted per window (a key may align in two windows).
-    score = sum(h.score for h in best_cluster)
-    pitch = float(np.median(dp[per_window])) if per_window.any() else float(seed.pitch)
+    line = _fit(qf, rf, best_seed.line[0]) if best_windows > 1 else best_seed.line
+    score = best_total
+    pitch = float(np.median(dp[per_window])) if per_window.any() else float(best_seed.pitch)
+    windows = best_windows
     return Alignment(
         score=int(score),
         slope=float(line[0]),
         intercept=float(line[1]),
         pitch_bins=pitch,
-        windows=len(windows),
+        windows=windows,
         query_frames=(int(qf.min()), int(qf.max())),
         reference_frames=(int(rf.min()), int(rf.max())),
     )

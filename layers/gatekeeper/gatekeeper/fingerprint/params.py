@@ -78,6 +78,12 @@ MAX_PITCH_BINS = 3
 #: Offset histogram bin (frames) and inlier tolerance after the line fit (frames).
 OFFSET_BIN_FRAMES = 2
 INLIER_FRAMES = 1.5
+#: Windows that seed a line (strongest first); another window adds its keys on the line
+#: when at least MIN_WINDOW_SCORE of them agree, searched within 3 offset bins plus
+#: GUIDE_SLOPE_TOLERANCE times its distance from the seed (the seed's slope error).
+MAX_SEEDS = 3
+MIN_WINDOW_SCORE = 3
+GUIDE_SLOPE_TOLERANCE = 0.003
 #: References examined in detail per query (most distinct key hits first).
 MAX_CANDIDATES = 24
 #: A match needs at least this score (distinct aligned keys): docs/content-id.md ("Threshold").
