@@ -65,7 +65,7 @@ class Fingerprint:
     Parallel arrays, one entry per hash (sorted by window, then time, then hash):
     `hashes` (uint32, < params.KEY_SPACE), `times` (uint32: the anchor's analysis
     frame, FRAME_S seconds each, counted from the start of the track), `bins` (uint8:
-    the anchor's log-frequency bin, half-semitones above 300 Hz), `strengths` (uint8:
+    the anchor's log-frequency bin, half-semitones above F_MIN), `strengths` (uint8:
     the weakest peak's prominence in half-dB, what `select` ranks by), `windows`
     (uint8: which sampled window the hash came from). `spans` holds each window's
     (first frame, frame count).
