@@ -315,29 +315,9 @@ def cost_rows(files: dict[str, Path], repeats: int) -> list[dict]:
 # ---------------------------------------------------------------- report
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.content_id", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="8 references, 1 query each, no 60-min file")
-    parser.add_argument("--output", type=Path, default=RESULTS / "content-id.json")
-    args = parser.parse_args(argv)
-
-    def log(message: str) -> None:
-        print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-    paths = reference_tracks()
-    if args.quick:
-        keep = [i for i, p in enumerate(paths) if track_name(p) in {
-            "frontiers", "aftermath_soundtrack/track3_enhanced", "aftermath_soundtrack/track21",
-            "legacy_soundtrack/track10", "legacy_soundtrack/track4", "original_soundtrack/track3",
-            "original_soundtrack/track2", "menu"}]  # fmt: skip
-    log(f"indexing {len(paths)} references")
-    catalogue = build_catalogue(paths)
-    hours = sum(catalogue.durations) / 3600
-    references = keep if args.quick else list(range(len(paths)))
-    rows = run_queries(catalogue, 1 if args.quick else 3, references, TRANSFORMS, log)
-    threshold = params.MIN_SCORE
-
-    print(f"\nContent identification: {len(paths)} references ({hours:.2f} h), {len(rows)} queries, "
+def report_robustness(rows: list[dict], names: list[str], hours: float, threshold: int) -> tuple[list[dict], list[dict]]:
+    """Print the robustness table and the score distributions; return (table, shared-audio pairs)."""
+    print(f"\nContent identification: {len(names)} references ({hours:.2f} h), {len(rows)} queries, "
           f"threshold MIN_SCORE={threshold}\n")  # fmt: skip
     print(f"{'transform':16s} {'goal':>5s} {'recall':>7s} {'n':>4s} {'false':>5s}  true score p0/p5/p50   best false p50/p100  speed  pitch  |offset err|")
     table = []
@@ -360,15 +340,15 @@ def main(argv: list[str] | None = None) -> int:
     all_false = [r["best_false"] for r in rows]
     print(f"\nscores of true candidates:            {percentiles(all_true)}")
     print(f"scores of best non-matching reference: {percentiles(all_false)}")
-    print(f"false matches over all {len(rows)} queries x {len(paths) - 1} distractors: {sum(f >= threshold for f in all_false)}")
+    print(f"false matches over all {len(rows)} queries x {len(names) - 1} distractors: {sum(f >= threshold for f in all_false)}")
     misses = [r for r in rows if r["true_score"] < threshold]
     for r in misses[:20]:
-        print(f"  miss: {r['transform']:14s} {catalogue.names[r['reference']]:40s} at {r['start_s']:7.1f}s "
+        print(f"  miss: {r['transform']:14s} {names[r['reference']]:40s} at {r['start_s']:7.1f}s "
               f"score {r['true_score']} (best false {r['best_false']}) {r['unchecked'] or ''}")  # fmt: skip
     pairs: dict[tuple[str, str], list] = {}
     for r in rows:
         for other, score, corr in r["shared_audio"]:
-            pairs.setdefault((catalogue.names[r["reference"]], catalogue.names[other]), []).append((score, corr))
+            pairs.setdefault((names[r["reference"]], names[other]), []).append((score, corr))
     evidence = [{"pair": list(k), "queries": len(v), "max_score": max(x for x, _ in v),
                  "min_correlation": min(c for _, c in v)} for k, v in sorted(pairs.items())]  # fmt: skip
     print(f"\nreferences sharing recorded audio (candidates with waveform correlation >= {SHARED_AUDIO_CORRELATION}; not distractors):")
@@ -378,10 +358,46 @@ def main(argv: list[str] | None = None) -> int:
     if corrs:
         print(f"waveform correlation of the best distractors scoring >= 15: max {max(corrs)}")
     keys = [r["keys"] for r in rows]
+    for r in rows:
+        if r["best_false"] >= threshold:
+            print(f"  FALSE MATCH: {r['transform']} {names[r['reference']]} at {r['start_s']}s -> {names[r['best_false_reference']]} "
+                  f"score {r['best_false']} (waveform correlation {r['best_false_correlation']})")
     print(f"\ndistinct query keys per upload: median {np.median(keys):.0f}, max {max(keys)} (budget {params.MAX_QUERY_KEYS})")
 
+    return table, evidence
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.content_id", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="8 references, 1 query each, no 60-min file")
+    parser.add_argument("--output", type=Path, default=RESULTS / "content-id.json")
+    parser.add_argument("--report", action="store_true", help="print the robustness table of --output again (current MIN_SCORE)")
+    args = parser.parse_args(argv)
+    if args.report:
+        saved = json.loads(args.output.read_text())
+        report_robustness(saved["rows"], saved["names"], saved.get("hours", 0.0), params.MIN_SCORE)
+        return 0
+
+    def log(message: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+    paths = reference_tracks()
+    if args.quick:
+        keep = [i for i, p in enumerate(paths) if track_name(p) in {
+            "frontiers", "aftermath_soundtrack/track3_enhanced", "aftermath_soundtrack/track21",
+            "legacy_soundtrack/track10", "legacy_soundtrack/track4", "original_soundtrack/track3",
+            "original_soundtrack/track2", "menu"}]  # fmt: skip
+    log(f"indexing {len(paths)} references")
+    catalogue = build_catalogue(paths)
+    hours = sum(catalogue.durations) / 3600
+    references = keep if args.quick else list(range(len(paths)))
+    rows = run_queries(catalogue, 1 if args.quick else 3, references, TRANSFORMS, log)
+    threshold = params.MIN_SCORE
+    table, evidence = report_robustness(rows, catalogue.names, hours, threshold)
+
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps({"threshold": threshold, "table": table, "rows": rows, "names": catalogue.names}, indent=1))
+    args.output.write_text(json.dumps({"threshold": threshold, "table": table, "rows": rows, "names": catalogue.names,
+                                       "hours": hours}, indent=1))  # fmt: skip
     log("cost files")
     files = cost_files(paths, args.quick, log)
     costs = cost_rows(files, 3 if args.quick else 5)
@@ -405,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps({"threshold": threshold, "table": table, "index": index, "costs": costs,
         "shared_audio": evidence, "true_scores": percentiles(all_true), "false_scores": percentiles(all_false),
-        "rows": rows, "names": catalogue.names}, indent=1))  # fmt: skip
+        "rows": rows, "names": catalogue.names, "hours": hours}, indent=1))  # fmt: skip
     log(f"wrote {args.output}")
     return 0
 
