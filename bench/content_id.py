@@ -172,28 +172,32 @@ def build_catalogue(paths: list[Path]) -> Catalogue:
     return Catalogue(index, [track_name(p) for p in paths], paths, durations, cpu, index.postings_count, pcm)
 
 
-def shared_audio(catalogue: Catalogue, true_ref: int, true_at, other: fpr.Match) -> float:
+def shared_audio(catalogue: Catalogue, true_ref: int, true_at, other: fpr.Match, centres: list[float]) -> float:
     """Waveform correlation of the true reference and `other` over the stretch `other` matched.
 
-    `true_at(x)` maps an upload second to the true reference's timeline. Two references
-    that share recorded audio (a remaster, a reused stem) correlate (0.3-1.0) at the
-    aligned position; unrelated music does not (< 0.1). Best over +-100 ms of lag.
+    `true_at(x)` maps an upload second to the true reference's timeline; `centres` are
+    the upload's window centres. Two references that share recorded audio (a remaster,
+    a reused stem) correlate (0.2-1.0) at the aligned position; unrelated music does not
+    (< 0.1). Best over the window centres `other` covers and +-100 ms of lag.
     """
     rate = fpr.SAMPLE_RATE
-    centre = (other.query_start_s + other.query_end_s) / 2
-    a_time, b_time = true_at(centre), other.offset_s + centre * other.speed
     a_pcm, b_pcm = catalogue.pcm[true_ref], catalogue.pcm[other.reference]
     half, lag = 4 * rate, rate // 10
-    a0, b0 = int(a_time * rate) - half, int(b_time * rate) - half - lag
-    if a0 < 0 or b0 < 0 or a0 + 2 * half > a_pcm.size or b0 + 2 * (half + lag) > b_pcm.size:
-        return 0.0
-    seg = a_pcm[a0 : a0 + 2 * half].astype(np.float64)
-    ref = b_pcm[b0 : b0 + 2 * (half + lag)].astype(np.float64)
-    n = 1 << int(np.ceil(np.log2(ref.size + seg.size)))
-    cc = np.fft.irfft(np.conj(np.fft.rfft(seg, n)) * np.fft.rfft(ref, n), n)[: 2 * lag + 1]
-    energy = np.concatenate([[0.0], np.cumsum(ref**2)])
-    norm = np.sqrt((energy[seg.size : seg.size + cc.size] - energy[: cc.size]) * np.sum(seg**2)) + 1e-12
-    return round(float(np.max(np.abs(cc / norm))), 3)
+    inside = [c for c in centres if other.query_start_s - 6 <= c <= other.query_end_s + 6]
+    best = 0.0
+    for centre in inside or [(other.query_start_s + other.query_end_s) / 2]:
+        a_time, b_time = true_at(centre), other.offset_s + centre * other.speed
+        a0, b0 = int(a_time * rate) - half, int(b_time * rate) - half - lag
+        if a0 < 0 or b0 < 0 or a0 + 2 * half > a_pcm.size or b0 + 2 * (half + lag) > b_pcm.size:
+            continue
+        seg = a_pcm[a0 : a0 + 2 * half].astype(np.float64)
+        ref = b_pcm[b0 : b0 + 2 * (half + lag)].astype(np.float64)
+        n = 1 << int(np.ceil(np.log2(ref.size + seg.size)))
+        cc = np.fft.irfft(np.conj(np.fft.rfft(seg, n)) * np.fft.rfft(ref, n), n)[: 2 * lag + 1]
+        energy = np.concatenate([[0.0], np.cumsum(ref**2)])
+        norm = np.sqrt((energy[seg.size : seg.size + cc.size] - energy[: cc.size]) * np.sum(seg**2)) + 1e-12
+        best = max(best, float(np.max(np.abs(cc / norm))))
+    return round(best, 3)
 
 
 #: Waveform correlation above which two references share recorded audio (see `shared_audio`).
@@ -230,7 +234,8 @@ def run_queries(catalogue: Catalogue, per_reference: int, references: list[int],
         for m in matches:
             if m.reference == r:
                 continue
-            corr = shared_audio(catalogue, r, true_at, m) if m.score >= 15 else 0.0
+            centres = [w.start_s + w.duration_s / 2 for w in up.sampled.windows]
+            corr = shared_audio(catalogue, r, true_at, m, centres) if m.score >= 15 else 0.0
             (shared if corr >= SHARED_AUDIO_CORRELATION else others).append((m, corr))
         best = max(others, key=lambda mc: mc[0].score, default=None)
         rows.append({
@@ -261,7 +266,8 @@ def cost_files(paths: list[Path], quick: bool, log) -> dict[str, Path]:
     out = CACHE / "cost"
     out.mkdir(parents=True, exist_ok=True)
     listing = out / "concat.txt"
-    listing.write_text("".join(f"file '{p}'\n" for p in paths * 3))
+    same_codec = [p for p in paths if p.suffix == ".opus"]  # the concat demuxer needs one codec
+    listing.write_text("".join(f"file '{p}'\n" for p in same_codec * 2))
     specs = {
         "mp3 192k 3 min": (180, ["-c:a", "libmp3lame", "-b:a", "192k"], "mp3"),
         "mp3 192k 10 min": (600, ["-c:a", "libmp3lame", "-b:a", "192k"], "mp3"),

@@ -90,4 +90,4 @@ GUIDE_SLOPE_TOLERANCE = 0.003
 #: References examined in detail per query (most distinct key hits first).
 MAX_CANDIDATES = 24
 #: A match needs at least this score (distinct aligned keys): docs/content-id.md ("Threshold").
-MIN_SCORE = 40
+MIN_SCORE = 50
