@@ -55,6 +55,8 @@ class Limits:
     #: Source samples decoded per window, per channel, beyond the window and pre-roll
     #: (frames overshooting a window, or a stream whose timestamps never reach it).
     slack_s: float = 20.0
+    #: Sample rates outside these are absurd (below 4 kHz nothing of the analysed band survives).
+    min_sample_rate: int = 4_000
     max_sample_rate: int = 768_000
     max_channels: int = 32
     #: Reads: merged into blocks of this size, this many kept (LRU).
@@ -123,7 +125,7 @@ def _audio_stream(container: av.container.InputContainer, limits: Limits) -> av.
         raise _Unchecked("no-audio-stream")
     stream = streams[0]
     rate, channels = stream.codec_context.sample_rate or 0, stream.codec_context.channels or 0
-    if rate > limits.max_sample_rate or rate < 0:
+    if rate and not limits.min_sample_rate <= rate <= limits.max_sample_rate:
         raise _Unchecked(f"bounds:sample-rate={rate}")
     if channels > limits.max_channels:
         raise _Unchecked(f"bounds:channels={channels}")
@@ -193,7 +195,7 @@ def _decode_window(
                 continue
             for frame in frames:
                 rate, channels = frame.sample_rate or 0, len(frame.layout.channels)
-                if rate <= 0 or rate > limits.max_sample_rate:
+                if not limits.min_sample_rate <= rate <= limits.max_sample_rate:
                     raise _Unchecked(f"bounds:sample-rate={rate}")
                 if channels > limits.max_channels or channels <= 0:
                     raise _Unchecked(f"bounds:channels={channels}")
