@@ -426,7 +426,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"CPU per query upload (45 s file, decode + fingerprint): median {np.median(cpu):.3f} s, max {max(cpu):.3f} s")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps({"threshold": threshold, "table": table, "index": index, "costs": costs,
-        "shared_audio": evidence, "true_scores": percentiles(all_true), "false_scores": percentiles(all_false),
+        "shared_audio": evidence, "true_scores": percentiles([r["true_score"] for r in rows]),
+        "false_scores": percentiles([r["best_false"] for r in rows]),
         "rows": rows, "names": catalogue.names, "hours": hours}, indent=1))  # fmt: skip
     log(f"wrote {args.output}")
     return 0
