@@ -2,7 +2,7 @@
 
 A recording's fingerprint is a set of *triplet hashes* (after Panako, Six & Leman
 2014/2021, itself after Wang 2003's landmarks): spectral peaks are picked on a
-log-frequency spectrogram of the audio at 8 kHz (300-3400 Hz), and each peak (the
+log-frequency spectrogram of the audio at 8 kHz (100-3400 Hz), and each peak (the
 anchor) is hashed with pairs of its nearest neighbours: the hash holds the two
 frequency differences (semitones) and the ratio of the two time gaps, so it survives
 a change of speed, of tempo or of pitch; the anchor's time and frequency bin travel

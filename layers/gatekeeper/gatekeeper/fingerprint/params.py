@@ -15,7 +15,8 @@ PARAMS_VERSION = 1
 # ---------------------------------------------------------------- analysis
 #: Mono analysis rate (Hz): the band 100-3400 Hz needs no more.
 SAMPLE_RATE = 8000
-#: FFT length (256 ms) and hop (32 ms): fine frequency resolution at 300 Hz (3.9 Hz bins).
+#: FFT length (256 ms) and hop (32 ms): 3.9 Hz bins resolve half-semitones from ~230 Hz up
+#: (below, neighbouring log bins share FFT bins).
 N_FFT = 2048
 HOP = 256
 FRAME_S = HOP / SAMPLE_RATE
