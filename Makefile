@@ -11,7 +11,7 @@ CHECKOV := $(CKV)/bin/checkov
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test test-fast lint build bench venv sam-venv checkov-venv audio-tools netshape clean
+.PHONY: demo test test-fast lint build bench bench-content-id venv sam-venv checkov-venv audio-tools netshape music clean
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements-dev.txt layers/gatekeeper/requirements.txt pyproject.toml
@@ -40,15 +40,19 @@ audio-tools:
 netshape:
 	./scripts/install-netshape.sh
 
+# Real music for the content-identification tests and benchmark (Debian packages, never committed).
+music:
+	./scripts/install-music.sh
+
 demo: venv
 	$(BIN)/gatekeeper demo
 
-test: venv sam-venv checkov-venv audio-tools netshape
+test: venv sam-venv checkov-venv audio-tools netshape music
 	SAM_CLI=$(abspath $(SAM)) CHECKOV=$(abspath $(CHECKOV)) $(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 # The suite without the slow steps (SAM CLI, checkov, building and installing the wheel,
 # the benchmark's shaped link); the benchmark smoke run still shapes when it can.
-test-fast: venv audio-tools netshape
+test-fast: venv audio-tools netshape music
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q -m "not slow"
 
 lint: venv sam-venv checkov-venv
@@ -61,6 +65,10 @@ build: sam-venv
 
 bench: venv netshape
 	$(BIN)/python -m bench
+
+# Content identification on real music: robustness table and costs (QUICK=1: a subset).
+bench-content-id: venv audio-tools music
+	$(BIN)/python -m bench.content_id $(if $(QUICK),--quick)
 
 clean:
 	rm -rf $(VENV) $(SAMV) $(CKV) .aws-sam .pytest_cache
