@@ -4,6 +4,11 @@
 # and asc-music (3 MP3 tracks). Never committed: installed on demand, idempotent.
 # Prints the directories holding the tracks, one a line.
 set -euo pipefail
+# PROGRAMS declares command=package for tests/packaging/test_external_programs.py:
+# bench/music.py lists the tracks with dpkg-query (dpkg is Essential on Debian).
+PROGRAMS=(
+  dpkg-query=dpkg
+)
 packages=(warzone2100-music asc-music)
 missing=()
 for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done

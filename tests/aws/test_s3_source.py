@@ -245,6 +245,45 @@ def test_random_reads_return_the_object_and_never_fetch_a_byte_twice(s3: Any) ->
     assert reader.stats.bytes_fetched == sum(len(segment) for segment in reader._segments.values())
 
 
+def test_read_at_from_several_threads_fetches_at_once_and_returns_the_object(s3: Any) -> None:
+    # Given a 4 MB object and its reader (opened: head and suffix cached)
+    import random
+
+    data = bytes(random.Random(3).randbytes(4_000_000))
+    change = upload(s3, "threads.bin", data)
+    reader = S3ObjectSource(s3).open(created(change)).body
+    in_flight, most, changed = [0], [0], threading.Condition()
+
+    def meet(**_: Any) -> None:  # each GET waits (a bounded while) for the others to be sent too
+        with changed:
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+            changed.notify_all()
+            changed.wait_for(lambda: in_flight[0] >= 3, timeout=5)
+
+    def done(**_: Any) -> None:
+        with changed:
+            in_flight[0] -= 1
+            changed.notify_all()
+
+    s3.meta.events.register_first("before-call.s3.GetObject", meet)
+    s3.meta.events.register("after-call.s3.GetObject", done)
+    # When three threads read three distant places at once (the audio decoder's windows)
+    offsets = (1_000_000, 2_000_000, 3_000_000)
+    results: dict[int, bytes] = {}
+    threads = [threading.Thread(target=lambda o=o: results.update({o: reader.read_at(o, 200_000)})) for o in offsets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Then their GETs were in flight together, and each got exactly the object's bytes
+    assert most[0] == 3
+    assert all(results[o] == data[o : o + 200_000] for o in offsets)
+    # And the file position was left alone, and reads past the end are cut at it
+    assert reader.tell() == 0
+    assert reader.read_at(len(data) - 10, 100) == data[-10:]
+
+
 # ---------------------------------------------------------------- one round trip (issue 12)
 
 

@@ -55,7 +55,7 @@ def test_app_is_the_entry_point_decorator_and_one_call_into_the_library(app: Pat
 
 
 def test_every_function_of_the_template_has_such_an_app() -> None:
-    # Given the code locations of the template's functions (the upload, re-evaluation and reference indexing ones)
+    # Given the code locations of the template's functions (upload, re-evaluation, reference indexing, consent)
     from samtranslator.yaml_helper import yaml_parse
 
     resources = yaml_parse((ROOT / "template.yaml").read_text(encoding="utf-8"))["Resources"]
@@ -63,7 +63,7 @@ def test_every_function_of_the_template_has_such_an_app() -> None:
         Path(r["Properties"]["CodeUri"]).name for r in resources.values() if r["Type"] == "AWS::Serverless::Function"
     )
     # Then each is one of the apps above, and every app is a function of the template
-    assert [path.parent.name for path in APPS] == code == ["gatekeeper", "reevaluate", "references"]
+    assert [path.parent.name for path in APPS] == code == ["consent", "gatekeeper", "reevaluate", "references"]
 
 
 def test_the_local_runner_composes_the_same_handler(monkeypatch: pytest.MonkeyPatch) -> None:

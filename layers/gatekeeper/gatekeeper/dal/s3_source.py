@@ -131,6 +131,7 @@ class RangedObjectReader(io.RawIOBase):
         self.plan = plan or ReadPlan()
         self.stats = ReadStats()
         self._stats_lock = threading.Lock()
+        self._cache_lock = threading.Lock()  # the segments, their starts and recency (read_at from threads)
         self._pin_version = event.version_id
         self._pin_etag = None if event.version_id else event.etag
         self._segments: dict[int, bytes] = {}  # start -> bytes; never overlapping
@@ -231,8 +232,8 @@ class RangedObjectReader(io.RawIOBase):
             return int(match.group(1)), int(match.group(3))
         return 0, int(response.get("ContentLength", received))
 
-    def _fetch(self, start: int, end: int) -> None:
-        """GET bytes [start, end) into the cache (a later GET: any failure is transient)."""
+    def _fetch(self, start: int, end: int) -> bytes:
+        """GET bytes [start, end) (a later GET: any failure is transient); the caller caches them."""
         try:
             data = self._body(self._get(f"bytes={start}-{end - 1}"))
         except ClientError as exc:
@@ -240,7 +241,7 @@ class RangedObjectReader(io.RawIOBase):
         self._count_round_trip()
         if len(data) != end - start:
             raise SourceReadError(f"GET {self.bucket}/{self.key}: short read at {start} ({len(data)} of {end - start})")
-        self._remember(start, data)
+        return data
 
     def _fetch_window(self, pos: int, wanted: int) -> tuple[int, int]:
         """The range to fetch for a miss at `pos` wanting `wanted` bytes, up to the next cached segment."""
@@ -325,13 +326,28 @@ class RangedObjectReader(io.RawIOBase):
         self._recency.move_to_end(start)
         return start, data
 
+    def read_at(self, pos: int, count: int) -> bytes:
+        """Up to `count` bytes at `pos`, leaving the file position alone: safe from several threads.
+
+        The cache is consulted and updated under a lock, the GETs are made outside
+        it, so the misses of different threads (the audio decoder's windows) are
+        fetched at the same time; bytes two threads fetched at once are kept once.
+        """
+        self._checkClosed()
+        return self._read_at(pos, max(0, min(count, self.size - pos)))
+
     def _read_at(self, pos: int, count: int) -> bytes:
         parts: list[bytes] = []
         while count > 0:
-            hit = self._cached(pos)
-            if hit is None:
-                self._fetch(*self._fetch_window(pos, count))
+            with self._cache_lock:
+                hit = self._cached(pos)
+                window = self._fetch_window(pos, count) if hit is None else None
+            if window is not None:
+                data = self._fetch(*window)
+                with self._cache_lock:
+                    self._remember_new(window[0], data)
                 continue
+            assert hit is not None
             start, data = hit
             piece = data[pos - start : pos - start + count]
             parts.append(piece)
