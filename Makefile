@@ -44,7 +44,8 @@ netshape:
 music:
 	./scripts/install-music.sh
 
-demo: venv
+# The content-identification scene needs the music (and the content-id extra, which the venv has).
+demo: venv music
 	$(BIN)/gatekeeper demo
 
 test: venv sam-venv checkov-venv audio-tools netshape music
@@ -63,8 +64,11 @@ lint: venv sam-venv checkov-venv
 build: sam-venv
 	$(SAM) build
 
-bench: venv netshape
+# Every measurement: decisions, hostile files, consent propagation, then content
+# identification on real music (its queries are cached under bench/results/).
+bench: venv netshape audio-tools music
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.content_id $(if $(QUICK),--quick)
 
 # Content identification on real music: robustness table and costs (QUICK=1: a subset).
 bench-content-id: venv audio-tools music

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 
+from gatekeeper import demo_content
 from gatekeeper.cli import main
 from gatekeeper.demo import CONSENT_ACCOUNT, CONSENT_UPLOADS, UPLOADS, run_demo
 from gatekeeper.logic.decision import REASON_CODES
@@ -20,9 +21,10 @@ def test_demo_prints_a_row_for_every_upload_and_every_reason_code(capsys):
     assert code == 0, out
     for upload in UPLOADS:
         assert upload.key in out
-    shown = [code for code in REASON_CODES if not code.startswith("CONTENT_")]  # the policy has no content_id
-    assert f"reason codes shown: {len(shown)}/{len(shown)}" in out
-    for code_name in shown:
+    # (content identification's too: make test installs the music and the content-id extra)
+    assert "Content identification: skipped" not in out
+    assert f"reason codes shown: {len(REASON_CODES)}/{len(REASON_CODES)}" in out
+    for code_name in REASON_CODES:
         assert code_name in out
     # and the process environment is left as it was
     assert dict(os.environ) == before
@@ -67,3 +69,23 @@ def test_demo_shows_an_account_withdrawing_its_genai_opt_in():
     assert after.count("consent: the account's record, genai_opt_in=false") == len(CONSENT_UPLOADS)
     assert f"{len(CONSENT_UPLOADS)}/{len(CONSENT_UPLOADS)} uploads of {CONSENT_ACCOUNT} flipped" in after
     assert f"the other {len(UPLOADS)} uploads unchanged" in after
+
+
+def test_demo_catches_a_stripped_reencode_and_an_excerpt_and_grants_an_unrelated_track():
+    # Given the demo's reference catalogue (one recording of acme-records) and uploads with no tags naming the label
+    out = io.StringIO()
+    assert run_demo(out) == 0
+    scene = out.getvalue().split("Content identification (policy with content_id)", 1)[1]
+    lines = scene.splitlines()
+
+    def reasons(key: str) -> list[str]:
+        start = next(i for i, line in enumerate(lines) if line.startswith(key))
+        return [line.strip().split(None, 1)[1] for line in lines[start + 2 : start + 4]]
+
+    match = f"no  CONTENT_MATCH:{demo_content.CARVE_OUT}/{demo_content.REFERENCE_ID}"
+    # Then the re-encode and the excerpt are caught by their audio alone, for every purpose
+    assert reasons("content/re-encoded copy.mp3") == [match, match]
+    assert reasons("content/excerpt.opus") == [match, match]
+    # And the unrelated track is granted, and audio too short to check fails closed
+    assert reasons("content/unrelated.mp3") == ["yes GRANTED_BY_TERMS:2025-05-14"] * 2
+    assert reasons("content/too short.mp3") == ["no  CONTENT_UNCHECKED:too-short"] * 2

@@ -23,11 +23,14 @@ import io
 import itertools
 import json
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import quote_plus
 
+from gatekeeper import demo_content
 from gatekeeper.local import LocalContext, lambda_sqs_event, upload_handler
 from gatekeeper.models import PURPOSES
 
@@ -138,6 +141,12 @@ CONSENT_UPLOADS: tuple[Upload, ...] = tuple(
 )  # fmt: skip
 
 
+#: The content-identification scene's uploads (gatekeeper.demo_content), as the table shows them.
+CONTENT_UPLOADS: tuple[Upload, ...] = tuple(
+    Upload(u.key, u.container, u.shows, _accepted(**{"genai-opt-in": "true"})) for u in demo_content.CONTENT_UPLOADS
+)
+
+
 # ---------------------------------------------------------------- audio
 
 
@@ -244,6 +253,10 @@ class _Emulated:
         response = self.s3.put_object(Bucket=BUCKET, Key=upload.key, Body=body, Metadata=upload.metadata)
         self._queue("created", upload.key, response, len(body))
 
+    def put_body(self, key: str, body: bytes, metadata: dict[str, str]) -> None:
+        response = self.s3.put_object(Bucket=BUCKET, Key=key, Body=body, Metadata=metadata)
+        self._queue("created", key, response, len(body))
+
     def delete(self, key: str) -> None:
         self._queue("removed", key, self.s3.delete_object(Bucket=BUCKET, Key=key), None)
 
@@ -326,7 +339,7 @@ def _inputs(upload: Upload) -> str:
 def render(rows: dict[str, dict[str, Any]], out: TextIO, uploads: tuple[Upload, ...] = UPLOADS) -> set[str]:
     """Print the verdict table of `uploads`; the reason codes it shows."""
     codes: set[str] = set()
-    width = max(len(u.key) for u in UPLOADS + CONSENT_UPLOADS)
+    width = max(len(u.key) for u in UPLOADS + CONSENT_UPLOADS + CONTENT_UPLOADS)
     out.write(f"{'upload':<{width}}  {'format':<10}  what it shows / its inputs / per purpose: eligible? reasons\n")
     out.write("-" * (width + 90) + "\n")
     for upload in uploads:
@@ -365,6 +378,8 @@ def run_demo(out: TextIO) -> int:
         "AWS_SECRET_ACCESS_KEY": "demo",
         "FLAGS_TABLE_NAME": TABLE,
         "CONSENT_TABLE_NAME": CONSENT_TABLE,
+        # Read only under a policy with content_id (the content-identification scene)
+        "FINGERPRINT_TABLE_NAME": demo_content.FINGERPRINT_TABLE,
         "GATEKEEPER_CONSENT_SETTLE_SECONDS": "0",  # the emulator's index is consistent at once
         "POLICY_URI": str(DEFAULT_POLICY_PATH),
         "GATEKEEPER_DECISION_DATE": DEMO_DATE,
@@ -394,6 +409,16 @@ def run_demo(out: TextIO) -> int:
         withdrawn = aws.consents.set(CONSENT_ACCOUNT, genai_opt_in=False)
         failed += aws.propagate()
         after = aws.rows()
+        # Content identification: a reference catalogue, and uploads whose audio alone names the label
+        skipped = demo_content.unavailable()
+        if skipped is None:
+            with tempfile.TemporaryDirectory(prefix="gatekeeper-demo-") as scratch:
+                reference = demo_content.build_catalogue(aws.dynamodb)
+                os.environ["POLICY_URI"] = str(demo_content.content_policy(DEFAULT_POLICY_PATH, Path(scratch)))
+                for key, body in demo_content.bodies().items():
+                    aws.put_body(key, body, _accepted(**{"genai-opt-in": "true"}))
+                failed += aws.drain()
+            content_rows = aws.rows()
         emitted = aws.handler_output.getvalue().splitlines()
     policy_id = json.loads(DEFAULT_POLICY_PATH.read_text())["policy_id"]
     out.write(f"Uploads to s3://{BUCKET}/ (moto, in process) -> SQS -> Lambda handler -> DynamoDB {TABLE}\n")
@@ -408,10 +433,18 @@ def run_demo(out: TextIO) -> int:
     others_same = all(after[u.key]["eligible"] == rows[u.key]["eligible"] for u in UPLOADS if u.key in rows)
     out.write(f"\n{len(flipped)}/{len(CONSENT_UPLOADS)} uploads of {CONSENT_ACCOUNT} flipped for genai_training; "
               f"the other {len(UPLOADS)} uploads {'unchanged' if others_same else 'CHANGED'}\n")  # fmt: skip
-    # Content identification's reasons need a policy with content_id and a reference catalogue.
-    shown = [code for code in REASON_CODES if code not in (CONTENT_MATCH, CONTENT_UNCHECKED)]
-    missing_codes = [code for code in shown if code not in codes]
     missing_rows = [u.key for u in UPLOADS + CONSENT_UPLOADS if u.key not in rows]
+    if skipped is None:
+        out.write(f"\nContent identification (policy with content_id): {reference.carve_out} delivered the reference "
+                  f"{reference.reference_id} ({reference.duration_s:.0f} s, {reference.keys} keys in the fingerprint "
+                  "table);\nthe uploads below carry no tags naming the label:\n\n")  # fmt: skip
+        codes |= render(content_rows, out, CONTENT_UPLOADS)
+        missing_rows += [u.key for u in CONTENT_UPLOADS if u.key not in content_rows]
+        shown = list(REASON_CODES)
+    else:  # content identification's reasons need the extra and the music
+        out.write(f"\nContent identification: skipped ({skipped})\n")
+        shown = [code for code in REASON_CODES if code not in (CONTENT_MATCH, CONTENT_UNCHECKED)]
+    missing_codes = [code for code in shown if code not in codes]
     metrics = sum('"_aws"' in line for line in emitted)
     out.write(f"\nThe handler emitted {metrics} EMF metric records and {len(emitted) - metrics} log lines (not shown).")
     out.write(f"\n{len(rows)} rows; reason codes shown: {len(shown) - len(missing_codes)}/{len(shown)}")
