@@ -11,7 +11,8 @@ an older version by id): a put delivered after the removal of its object finds
 nothing and is superseded, so an out-of-order pair of events never resurrects a
 removed reference. A removal removes the reference only if it is the one of that
 carve-out (two carve-outs' objects under one reference id cannot remove each
-other's).
+other's) and the key has no current object any more (deleting a noncurrent version,
+or a removal delivered after a later put, leaves the reference indexed).
 """
 
 from __future__ import annotations
@@ -78,8 +79,27 @@ class Catalogue:
         current = self._index.get(found.reference_id)
         if current is None or current.carve_out != found.carve_out:
             return CatalogueResult(CatalogueOutcome.IGNORED, event, "no such reference of this carve-out")
+        if self._has_current_object(event):
+            # A noncurrent version deleted (by hand or a lifecycle rule), or a removal
+            # delivered after a later put: the key still holds the reference.
+            return CatalogueResult(CatalogueOutcome.IGNORED, event, "the key still has a current object")
         self._index.remove(found.reference_id)
         return CatalogueResult(CatalogueOutcome.REMOVED, event)
+
+    def _has_current_object(self, event: ObjectEvent) -> bool:
+        """Whether the key has a current object now (a delete marker or no object: it has not)."""
+        from botocore.exceptions import ClientError
+
+        from gatekeeper.dal.s3_source import SUPERSEDED_CODES
+
+        try:
+            self._s3.head_object(Bucket=event.bucket, Key=event.key)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in SUPERSEDED_CODES or code in ("404", "405"):  # HEAD errors carry the status as their code
+                return False
+            raise
+        return True
 
     def _add(self, event: ObjectEvent, found: ReferenceKey) -> CatalogueResult:
         from gatekeeper import content_id  # numpy and PyAV: only the indexing function needs them
