@@ -196,6 +196,7 @@ def cold_import(repeats: int) -> dict[str, Any]:
         "samples": {name: [sample.__dict__ for sample in values] for name, values in samples.items()},
         "ratio": medians[imports.HANDLER.name].cpu_seconds / boto3_cpu,
         "ratio_traced": medians[imports.HANDLER_TRACED.name].cpu_seconds / boto3_cpu,
+        "ratio_eager": medians[imports.HANDLER_EAGER.name].cpu_seconds / boto3_cpu,
         "ratio_wall": medians[imports.HANDLER.name].wall_seconds / medians[imports.BOTO3.name].wall_seconds,
         "profile": imports.import_profile(imports.HANDLER),
         "stages": imports.import_stages(repeats),

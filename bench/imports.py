@@ -63,7 +63,13 @@ class Candidate:
 BOTO3 = Candidate("import boto3", "import boto3", (str(ROOT),))
 HANDLER = Candidate("handler (tracing off)", "import app")
 HANDLER_TRACED = Candidate("handler (tracing on)", "import app", tracing=True)
-CANDIDATES = (BOTO3, HANDLER, HANDLER_TRACED)
+#: The handler as it imported before container readers were loaded by content: every
+#: reader (mutagen's format modules and ours) at import. Also what SnapStart's priming
+#: loads before the snapshot, so a restored function never pays it.
+HANDLER_EAGER = Candidate(
+    "handler + every format reader (eager, as before)", "import app; from gatekeeper.tags import kinds; kinds.load_all()"
+)
+CANDIDATES = (BOTO3, HANDLER, HANDLER_TRACED, HANDLER_EAGER)
 
 
 def _powertools(*packages: str) -> Callable[[str], bool]:

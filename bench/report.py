@@ -248,7 +248,8 @@ def _import_lines(imports: _Row) -> list[str]:
     return [
         f"Cold import (medians of {imports['repeats']}): {medians}",
         f"  handler / boto3 CPU = {imports['ratio']:.2f}x (tracing off), {imports['ratio_traced']:.2f}x (tracing on);"
-        f" wall {imports['ratio_wall']:.2f}x (tracing off)",
+        f" wall {imports['ratio_wall']:.2f}x (tracing off);"
+        f" before lazy format loading {imports.get('ratio_eager', 0):.2f}x (every reader at import)",
         f"  handler self time by package, ms: {profile}",
         f"  CPU ms by group, in import order (cumulative stages, medians): {stages}",
     ]

@@ -118,7 +118,10 @@ def test_cold_import_and_throughput_are_measured_and_printed(quick_run: tuple[di
     """Then import medians, the decision rate and the table are in the output (no timing asserted)."""
     document, printed = quick_run
     imports = document["cold_import"]
-    assert set(imports["medians"]) == {"import boto3", "handler (tracing off)", "handler (tracing on)"}
+    assert set(imports["medians"]) == {
+        "import boto3", "handler (tracing off)", "handler (tracing on)", "handler + every format reader (eager, as before)"
+    }  # fmt: skip
+    assert imports["ratio_eager"] > 0
     assert all(len(samples) == imports["repeats"] for samples in imports["samples"].values())
     assert imports["profile"], "the import profile names where the handler's import time goes"
     assert [name for name, _ in imports["stages"]] == [name for name, _ in STAGES]
