@@ -212,3 +212,14 @@ def handler_environment(table: str = TABLE, policy_uri: str | None = None) -> di
     }
 
 
+
+
+class S3Calls:
+    """Counts the S3 requests a client makes (a re-decision must make none: no audio is read)."""
+
+    def __init__(self, client: Any) -> None:
+        self.calls = 0
+        client.meta.events.register("before-call.s3", self._count)
+
+    def _count(self, **_: Any) -> None:
+        self.calls += 1

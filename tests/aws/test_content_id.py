@@ -32,6 +32,7 @@ from tests.aws.support import (
     DECISION_DATE,
     TABLE,
     Context,
+    S3Calls,
     create_bucket,
     create_flags_table,
     handler_environment,
@@ -168,15 +169,6 @@ def test_an_unreachable_index_retries_the_record_and_writes_nothing(
     # Then it is reported failed (SQS delivers it again), and no verdict was written
     assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
     assert FlagsTable(catalogued.dynamodb, TABLE).get(f"s3://{BUCKET}/content/retried.mp3") is None
-
-
-class S3Calls:
-    def __init__(self, client: Any) -> None:
-        self.calls = 0
-        client.meta.events.register("before-call.s3", self._count)
-
-    def _count(self, **_: Any) -> None:
-        self.calls += 1
 
 
 def test_reevaluation_after_the_catalogue_grows_flips_the_row_reading_no_audio(

@@ -17,23 +17,12 @@ from gatekeeper.logic.policy import DEFAULT_POLICY_PATH, load_policy_file
 from gatekeeper.models import ObjectEvent
 from gatekeeper.samples import make_audio
 from gatekeeper.service import Gatekeeper
-from tests.aws.support import BUCKET, Context, upload
+from tests.aws.support import BUCKET, Context, S3Calls, upload
 from tests.downstream.support import ON
 
 POLICY = load_policy_file(DEFAULT_POLICY_PATH)
 CONSENT = "gatekeeper-consent-test"
 OPTED_IN = {"terms-version": "2025-05-14", "genai-opt-in": "true"}
-
-
-class S3Calls:
-    """Counts the S3 requests a client makes (a propagation must make none: no audio is read)."""
-
-    def __init__(self, client: Any) -> None:
-        self.calls = 0
-        client.meta.events.register("before-call.s3", self._count)
-
-    def _count(self, **_: Any) -> None:
-        self.calls += 1
 
 
 @pytest.fixture

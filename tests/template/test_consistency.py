@@ -162,22 +162,26 @@ def deployed(translated: dict[str, Any], parameters: dict[str, str]) -> Iterator
         yield Deployment(stack, boto3.client("s3"), sqs, boto3.client("dynamodb"))
 
 
+def _apply_bucket_settings(deployed: Deployment, logical_id: str) -> None:
+    """A bucket's versioning and queue notifications (with their key filters), from the translated properties."""
+    bucket = deployed.stack.properties(logical_id)
+    name = deployed.stack.physical[logical_id]["Ref"]
+    deployed.s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=bucket["VersioningConfiguration"])
+    notifications = []
+    for n in bucket["NotificationConfiguration"]["QueueConfigurations"]:
+        notification = {"QueueArn": n["Queue"], "Events": [n["Event"]]}
+        if "Filter" in n:  # CloudFormation's S3Key.Rules are the API's Key.FilterRules
+            notification["Filter"] = {"Key": {"FilterRules": n["Filter"]["S3Key"]["Rules"]}}
+        notifications.append(notification)
+    deployed.s3.put_bucket_notification_configuration(
+        Bucket=name, NotificationConfiguration={"QueueConfigurations": notifications}
+    )
+
+
 @pytest.fixture
 def wired(deployed: Deployment) -> Deployment:
     """The bucket settings moto's CloudFormation skips, applied from the translated properties."""
-    bucket = deployed.stack.properties("UploadBucket")
-    deployed.s3.put_bucket_versioning(
-        Bucket=deployed.bucket, VersioningConfiguration=bucket["VersioningConfiguration"]
-    )
-    deployed.s3.put_bucket_notification_configuration(
-        Bucket=deployed.bucket,
-        NotificationConfiguration={
-            "QueueConfigurations": [
-                {"QueueArn": n["Queue"], "Events": [n["Event"]]}
-                for n in bucket["NotificationConfiguration"]["QueueConfigurations"]
-            ]
-        },
-    )
+    _apply_bucket_settings(deployed, "UploadBucket")
     if deployed.stack.condition("PolicyOnS3"):  # the operator's policy, here the default one
         deployed.s3.create_bucket(Bucket=POLICY_BUCKET)
         deployed.s3.put_object(Bucket=POLICY_BUCKET, Key=POLICY_KEY, Body=DEFAULT_POLICY_PATH.read_bytes())
@@ -209,24 +213,7 @@ def _with_environment(stack: Stack, function: str, monkeypatch: pytest.MonkeyPat
 @pytest.fixture
 def references_wired(deployed: Deployment) -> Deployment:
     """The reference bucket's versioning and (filtered) notifications, applied from the translated properties."""
-    bucket = deployed.stack.properties("ReferenceBucket")
-    deployed.s3.put_bucket_versioning(
-        Bucket=deployed.reference_bucket, VersioningConfiguration=bucket["VersioningConfiguration"]
-    )
-    deployed.s3.put_bucket_notification_configuration(
-        Bucket=deployed.reference_bucket,
-        NotificationConfiguration={
-            "QueueConfigurations": [
-                {
-                    "QueueArn": n["Queue"],
-                    "Events": [n["Event"]],
-                    # CloudFormation's S3Key.Rules are the API's Key.FilterRules
-                    "Filter": {"Key": {"FilterRules": n["Filter"]["S3Key"]["Rules"]}},
-                }
-                for n in bucket["NotificationConfiguration"]["QueueConfigurations"]
-            ]
-        },
-    )
+    _apply_bucket_settings(deployed, "ReferenceBucket")
     return deployed
 
 

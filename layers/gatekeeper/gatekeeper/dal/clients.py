@@ -28,3 +28,22 @@ def aws_client(service: str, *, session: boto3.session.Session | None = None) ->
     if session is None:
         return boto3.client(service, config=LAMBDA_CLIENT_CONFIG)
     return session.client(service, config=LAMBDA_CLIENT_CONFIG)
+
+
+def create_missing_table(client: Any, table_name: str, schema: dict[str, Any]) -> bool:
+    """Create a table from `schema` (`CreateTable` arguments) where it does not exist, and wait for it.
+
+    For emulators and tests (`gatekeeper catalogue init`, `consent init`); False when
+    it already existed. The stack's tables come from the template, which tests hold
+    equal to each adapter's `table_schema()`.
+    """
+    from botocore.exceptions import ClientError
+
+    try:
+        client.create_table(TableName=table_name, **schema)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ResourceInUseException":
+            return False
+        raise
+    client.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    return True

@@ -19,7 +19,6 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import ClientError
 
 from gatekeeper.models import AccountConsent
 
@@ -43,14 +42,9 @@ def table_schema() -> dict[str, Any]:
 
 def create_table(client: Any, table_name: str) -> bool:
     """Create the consent table where it does not exist (emulators, tests); False when it already did."""
-    try:
-        client.create_table(TableName=table_name, **table_schema())
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ResourceInUseException":
-            return False
-        raise
-    client.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
-    return True
+    from gatekeeper.dal.clients import create_missing_table
+
+    return create_missing_table(client, table_name, table_schema())
 
 
 def utc_now_precise() -> str:

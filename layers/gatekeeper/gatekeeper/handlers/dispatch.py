@@ -27,7 +27,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gatekeeper.downstream.backfill import SUCCEEDED, batch_response, failed_task
-from gatekeeper.events import EventShape, UnsupportedEvent, batch_task_event, object_events, sqs_body_events
+from gatekeeper.events import EventShape, UnsupportedEvent, batch_task_event, event_shape, object_events, sqs_body_events
 from gatekeeper.handlers.observability import count, logger
 from gatekeeper.models import ObjectEvent
 
@@ -37,6 +37,16 @@ Process = Callable[[ObjectEvent], Any]
 
 class RecordsFailed(RuntimeError):
     """Some records of a non-SQS event failed: raised so Lambda retries the event."""
+
+
+def shape_of(event: dict[str, Any]) -> EventShape:
+    """The event's shape; an unsupported one is logged, counted and raised (nothing of it is processed)."""
+    try:
+        return event_shape(event)
+    except UnsupportedEvent:
+        logger.exception("unsupported event shape; nothing processed")
+        count("RecordFailures")
+        raise
 
 
 def process_all(events: Iterable[ObjectEvent], process: Process) -> int:

@@ -20,8 +20,7 @@ from gatekeeper.catalogue import Catalogue, CatalogueOutcome, CatalogueResult
 from gatekeeper.dal.clients import aws_client
 from gatekeeper.dal.fingerprint_index import FingerprintIndex
 from gatekeeper.downstream.backfill import PERMANENT_FAILURE, SUCCEEDED, batch_record
-from gatekeeper.events import UnsupportedEvent, event_shape
-from gatekeeper.handlers.dispatch import dispatch
+from gatekeeper.handlers.dispatch import dispatch, shape_of
 from gatekeeper.handlers.observability import count, logger
 from gatekeeper.handlers.runtime import ConfigurationError
 from gatekeeper.models import ObjectEvent
@@ -73,10 +72,5 @@ def _task_result(task_id: str, result: CatalogueResult) -> Any:
 
 def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """One invocation of the reference indexing function, whatever its event shape."""
-    try:
-        shape = event_shape(event)
-    except UnsupportedEvent:
-        logger.exception("unsupported event shape; nothing processed")
-        count("RecordFailures")
-        raise
+    shape = shape_of(event)
     return dispatch(event, context, shape, _process, _task_result)

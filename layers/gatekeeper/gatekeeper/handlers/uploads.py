@@ -31,9 +31,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gatekeeper.downstream.backfill import batch_response, failed_task, task_result
 from gatekeeper.errors import ContentIndexMissing, PolicyUnavailable
-from gatekeeper.events import EventShape, UnsupportedEvent, event_shape
+from gatekeeper.events import EventShape
 from gatekeeper.handlers import snapstart  # noqa: F401 - registers the SnapStart runtime hooks
-from gatekeeper.handlers.dispatch import RecordsFailed, dispatch, task_id
+from gatekeeper.handlers.dispatch import RecordsFailed, dispatch, shape_of, task_id
 from gatekeeper.handlers.observability import count, logger, metrics
 from gatekeeper.handlers.runtime import ConfigurationError, runtime
 from gatekeeper.models import PURPOSES, ObjectEvent, PolicyError
@@ -126,12 +126,7 @@ def fail_everything(event: dict[str, Any], shape: EventShape, error: Exception) 
 
 def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """One invocation of the upload function, whatever its event shape (see the module's docstring)."""
-    try:
-        shape = event_shape(event)
-    except UnsupportedEvent:
-        logger.exception("unsupported event shape; nothing processed")
-        count("RecordFailures")
-        raise
+    shape = shape_of(event)
     try:
         current = runtime()
         current.gatekeeper.policy()
