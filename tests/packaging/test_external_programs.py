@@ -1,7 +1,7 @@
 """Every external program the tests and benches run is installed by `make test` on a fresh machine.
 
 The programs are collected statically (AST) from every Python file under `tests/`
-and `bench/`: `shutil.which("prog")`, `subprocess.run/call/check_call/check_output/
+and `bench/`: `shutil.which(<name>)`, `subprocess.run/call/check_call/check_output/
 Popen([...])` whose first element is a literal or a module-level constant, and calls
 of wrappers of those (`run_tool("ffmpeg", ...)`: a function passing its `*args` to
 subprocess as the command). Each must be
