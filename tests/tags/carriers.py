@@ -98,29 +98,29 @@ def trailing_apev2(data: bytes, reservation: Reservation) -> bytes:
     return buffer.getvalue()
 
 
-def second_vorbis_comment(flac: bytes, reservation: Reservation) -> bytes:
-    """A FLAC file with one more VORBIS_COMMENT block holding the text tag."""
-    assert reservation.text is not None
+def _with_flac_block(flac: bytes, block: MetadataBlock | VCFLACDict) -> bytes:
+    """`flac` with one more metadata block, saved by mutagen."""
     buffer = io.BytesIO(flac)
     audio = FLAC(buffer)
-    comment = VCFLACDict()
-    comment.append(reservation.text)
-    audio.metadata_blocks.append(comment)
-    buffer.seek(0)
-    audio.save(buffer)
-    return buffer.getvalue()
-
-
-def flac_application_c2pa(flac: bytes, reservation: Reservation) -> bytes:
-    assert reservation.c2pa is not None
-    buffer = io.BytesIO(flac)
-    audio = FLAC(buffer)
-    block = MetadataBlock(FLAC_APPLICATION_ID + reservation.c2pa)
-    block.code = 2
     audio.metadata_blocks.append(block)
     buffer.seek(0)
     audio.save(buffer)
     return buffer.getvalue()
+
+
+def second_vorbis_comment(flac: bytes, reservation: Reservation) -> bytes:
+    """A FLAC file with one more VORBIS_COMMENT block holding the text tag."""
+    assert reservation.text is not None
+    comment = VCFLACDict()
+    comment.append(reservation.text)
+    return _with_flac_block(flac, comment)
+
+
+def flac_application_c2pa(flac: bytes, reservation: Reservation) -> bytes:
+    assert reservation.c2pa is not None
+    block = MetadataBlock(FLAC_APPLICATION_ID + reservation.c2pa)
+    block.code = 2  # APPLICATION
+    return _with_flac_block(flac, block)
 
 
 def asf_attribute(data: bytes, reservation: Reservation) -> bytes:

@@ -183,3 +183,19 @@ def local_path(lambda_path: str) -> Path:
     """The file in this repository that a layer path in the function's view stands for."""
     assert lambda_path.startswith(LAYER_MOUNT), f"{lambda_path} is not inside the layer"
     return LAYER_SOURCE / lambda_path.removeprefix(LAYER_MOUNT)
+
+
+def assert_private_versioned_bucket(bucket: Mapping[str, Any], algorithms: frozenset[str] = frozenset({"AES256"})) -> Any:
+    """A bucket's properties: every public access blocked, owner-enforced, encrypted by default
+    with one of `algorithms`, versioned. Returns the encryption rule."""
+    assert bucket["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert bucket["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    (rule,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in algorithms
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    return rule

@@ -13,7 +13,7 @@ from packaging.requirements import Requirement
 
 from gatekeeper.catalogue import REFERENCE_PREFIX
 from gatekeeper.dal.fingerprint_index import table_schema
-from tests.template.cfn import ROOT, Stack, load_template
+from tests.template.cfn import ROOT, Stack, assert_private_versioned_bucket, load_template
 
 #: Longest region names in use (us-isof-south-1 is 15 characters); a bucket name may not exceed 63.
 LONG_REGIONS = ("ap-southeast-5", "ap-northeast-3", "us-gov-west-1", "us-isof-south-1")
@@ -52,16 +52,8 @@ def test_fingerprint_table_is_the_index_schema_on_demand_encrypted_and_protected
 
 def test_reference_bucket_is_private_encrypted_versioned_owner_enforced_and_logged(translated: dict[str, Any], stack: Stack) -> None:
     bucket = stack.properties("ReferenceBucket")
-    assert bucket["PublicAccessBlockConfiguration"] == {
-        "BlockPublicAcls": True,
-        "BlockPublicPolicy": True,
-        "IgnorePublicAcls": True,
-        "RestrictPublicBuckets": True,
-    }
-    assert bucket["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
-    (rule,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    rule = assert_private_versioned_bucket(bucket)
     assert rule == {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
-    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
     # Its server access logs go to the stack's log bucket, under a prefix of their own
     assert bucket["LoggingConfiguration"] == {"DestinationBucketName": "${AccessLogBucket}", "LogFilePrefix": "reference-bucket/"}
     # And no lifecycle rule removes references or their versions (a removal would unindex one)

@@ -10,7 +10,7 @@ import pytest
 
 from gatekeeper.dal.flags_table import table_schema
 from gatekeeper.models import PURPOSES
-from tests.template.cfn import Stack, function_environment
+from tests.template.cfn import Stack, assert_private_versioned_bucket, function_environment
 
 #: Metrics the code emits (cross-team contract), by the dimensions besides `service`.
 CONTRACT_METRICS = {
@@ -44,16 +44,7 @@ BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 
 def test_upload_bucket_is_private_encrypted_versioned_and_owner_enforced(stack: Stack) -> None:
     bucket = stack.properties("UploadBucket")
-    assert bucket["PublicAccessBlockConfiguration"] == {
-        "BlockPublicAcls": True,
-        "BlockPublicPolicy": True,
-        "IgnorePublicAcls": True,
-        "RestrictPublicBuckets": True,
-    }
-    assert bucket["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
-    (rule,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
-    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in {"AES256", "aws:kms"}
-    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert_private_versioned_bucket(bucket, frozenset({"AES256", "aws:kms"}))
 
 
 def test_upload_bucket_notifies_the_queue_of_creations_and_removals(translated: dict[str, Any], stack: Stack) -> None:
@@ -78,16 +69,8 @@ def test_upload_bucket_access_is_logged_to_a_locked_down_bucket(translated: dict
     assert logging == {"DestinationBucketName": "${AccessLogBucket}", "LogFilePrefix": "upload-bucket/"}
     # Then the log bucket is private, owner-enforced, versioned and SSE-S3 (log delivery supports no SSE-KMS)
     logs = stack.properties("AccessLogBucket")
-    assert logs["PublicAccessBlockConfiguration"] == {
-        "BlockPublicAcls": True,
-        "BlockPublicPolicy": True,
-        "IgnorePublicAcls": True,
-        "RestrictPublicBuckets": True,
-    }
-    assert logs["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
-    (rule,) = logs["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    rule = assert_private_versioned_bucket(logs)
     assert rule == {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
-    assert logs["VersioningConfiguration"] == {"Status": "Enabled"}
     # And logs expire after the retention, their old versions and delete markers too
     rules = {r["Id"]: r for r in logs["LifecycleConfiguration"]["Rules"]}
     assert rules["ExpireAccessLogs"]["ExpirationInDays"] == retention
